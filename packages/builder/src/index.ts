@@ -1,0 +1,5 @@
+/**
+ * @tsbuild/builder
+ * @packageDocumentation
+ */
+export {};

@@ -1,0 +1,5 @@
+/**
+ * @tsbuild/image
+ * @packageDocumentation
+ */
+export {};

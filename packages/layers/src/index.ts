@@ -1,0 +1,5 @@
+/**
+ * @tsbuild/layers
+ * @packageDocumentation
+ */
+export {};

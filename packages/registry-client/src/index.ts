@@ -1,0 +1,5 @@
+/**
+ * @tsbuild/registry-client
+ * @packageDocumentation
+ */
+export {};
