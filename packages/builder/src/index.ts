@@ -1,5 +1,5 @@
 /**
- * @tsbuild/builder
+ * `@tsbuild/builder`: the Dockerfile front end (parser, word expansion, stage planning).
  * @packageDocumentation
  */
-export {};
+export * as dockerfile from './dockerfile/index.js';
