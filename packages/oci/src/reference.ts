@@ -97,7 +97,7 @@ export function parseReference(input: string): ImageReference {
   if (!DOMAIN_RE.test(domain)) fail(input, `invalid registry host "${domain}"`);
   if (!PATH_RE.test(path)) {
     if (PATH_RE.test(path.toLowerCase())) fail(input, 'repository name must be lowercase');
-    fail(input, `invalid repository name "${path}"`);
+    fail(input, `invalid repository name "${rest}"`);
   }
   if (domain.length + 1 + path.length > MAX_NAME_LENGTH) fail(input, `repository name is longer than ${MAX_NAME_LENGTH} characters`);
   return { domain, path, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };

@@ -1,0 +1,25 @@
+import { registerCheck } from './check.js';
+import { registerDf } from './df.js';
+import { registerHistory } from './history.js';
+import { registerImages } from './images.js';
+import { registerInspect } from './inspect.js';
+import { registerLoad } from './load.js';
+import { registerPrune } from './prune.js';
+import { registerRmi } from './rmi.js';
+import { registerSave } from './save.js';
+import { registerTag } from './tag.js';
+import type { RegisterCommand } from './types.js';
+
+/** Every subcommand, in the order `--help` lists them. */
+export const commands: readonly RegisterCommand[] = [
+  registerImages,
+  registerInspect,
+  registerHistory,
+  registerTag,
+  registerRmi,
+  registerPrune,
+  registerSave,
+  registerLoad,
+  registerDf,
+  registerCheck,
+];

@@ -1,0 +1,17 @@
+import { processIO } from './io.js';
+import { CommandFailed, runCli } from './program.js';
+
+const controller = new AbortController();
+let interrupts = 0;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    controller.abort(new CommandFailed('interrupted', 130));
+  });
+}
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+});
+
+process.exitCode = await runCli(process.argv.slice(2), processIO(), controller.signal);

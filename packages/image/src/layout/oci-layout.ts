@@ -1,0 +1,196 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  DigestingStream,
+  ImageIndexSchema,
+  InvalidManifestError,
+  MediaType,
+  OciLayoutSchema,
+  digestHex,
+  parseDigest,
+  type Descriptor,
+  type Digest,
+  type ImageIndex,
+} from '@tsbuild/oci';
+import { MissingBlobError, StoreError } from '../errors.js';
+import { fsyncDirectory, tempName, writeFileAtomic } from '../fs/atomic.js';
+
+/** The `oci-layout` file content this project writes. */
+export const OCI_LAYOUT_CONTENT = '{"imageLayoutVersion":"1.0.0"}';
+
+/** The annotation that names an image in an OCI layout's `index.json`. */
+export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
+/** The annotation containerd and Docker put the full image name in. */
+export const CONTAINERD_NAME_ANNOTATION = 'io.containerd.image.name';
+
+/** Options for reading a blob. */
+export interface OpenBlobOptions {
+  /** Verify digest and size while reading (default true). Turn off only when the consumer verifies. */
+  verify?: boolean;
+}
+
+/**
+ * An OCI image layout directory (image-spec `image-layout.md`): `oci-layout`, `index.json` and
+ * `blobs/sha256/<hex>`. Blobs are written through a staging directory on the same filesystem and become visible
+ * only once their digest and size are verified.
+ */
+export class OciLayout {
+  /** The layout directory. */
+  readonly dir: string;
+  /** Where temporary files are written before being renamed into place. */
+  readonly stagingDir: string;
+
+  constructor(dir: string, stagingDir = join(dir, '.staging')) {
+    this.dir = dir;
+    this.stagingDir = stagingDir;
+  }
+
+  /** Creates the layout's files if they are missing. */
+  async init(): Promise<void> {
+    await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true });
+    await mkdir(this.stagingDir, { recursive: true });
+    const layoutFile = join(this.dir, 'oci-layout');
+    if (!(await exists(layoutFile))) await writeFileAtomic(layoutFile, OCI_LAYOUT_CONTENT, this.stagingDir);
+    const indexFile = join(this.dir, 'index.json');
+    if (!(await exists(indexFile))) await this.writeIndex({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] });
+  }
+
+  /** Checks that the directory is an OCI layout this project can read. */
+  async validate(): Promise<void> {
+    const layoutFile = join(this.dir, 'oci-layout');
+    let text: string;
+    try {
+      text = await readFile(layoutFile, 'utf8');
+    } catch {
+      throw new StoreError(`${this.dir} is not an OCI image layout: oci-layout is missing`);
+    }
+    const parsed = OciLayoutSchema.safeParse(safeJson(text));
+    if (!parsed.success || !parsed.data.imageLayoutVersion.startsWith('1.')) {
+      throw new StoreError(`${this.dir}: unsupported oci-layout ${text.trim()}`);
+    }
+  }
+
+  /** The path of a blob (whether or not it exists). */
+  blobPath(digest: Digest): string {
+    return join(this.dir, 'blobs', 'sha256', digestHex(digest));
+  }
+
+  /** Whether the blob is present (and, if `size` is given, has that size). */
+  async hasBlob(digest: Digest, size?: number): Promise<boolean> {
+    try {
+      const info = await stat(this.blobPath(digest));
+      return info.isFile() && (size === undefined || info.size === size);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Opens a blob for reading; by default the stream fails at its end if digest or size are not the descriptor's. */
+  async openBlob(descriptor: Pick<Descriptor, 'digest' | 'size'>, options: OpenBlobOptions = {}): Promise<Readable> {
+    const digest = parseDigest(descriptor.digest);
+    const path = this.blobPath(digest);
+    const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new MissingBlobError(this.dir, digest);
+      throw err;
+    });
+    const file = createReadStream('', { fd: handle, highWaterMark: 1 << 20 });
+    if (options.verify === false) return file;
+    const verifier = new DigestingStream({ digest, size: descriptor.size, what: `${this.dir}: blob ${digest}` });
+    file.on('error', (err) => verifier.destroy(err));
+    return file.pipe(verifier);
+  }
+
+  /** Reads a whole (small) blob into memory, verified. */
+  async readBlob(descriptor: Pick<Descriptor, 'digest' | 'size'>): Promise<Buffer> {
+    const stream = await this.openBlob(descriptor);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  /**
+   * Writes a blob from a stream. The content goes to a staging file, is verified against the descriptor's digest
+   * and size, fsynced, and only then renamed into `blobs/`. Idempotent: an existing blob is left as it is.
+   * Call {@link syncBlobs} before publishing anything that refers to the blob.
+   */
+  async putBlob(descriptor: Pick<Descriptor, 'digest' | 'size'>, source: Readable, signal?: AbortSignal): Promise<void> {
+    const digest = parseDigest(descriptor.digest);
+    await mkdir(this.stagingDir, { recursive: true });
+    const temp = join(this.stagingDir, tempName(`blob-${digestHex(digest).slice(0, 12)}`));
+    try {
+      const verifier = new DigestingStream({ digest, size: descriptor.size, what: `blob ${digest}` });
+      const handle = await open(temp, 'wx', 0o644);
+      try {
+        await pipeline(source, verifier, (chunks: AsyncIterable<Buffer>) => writeAll(handle, chunks), ...(signal ? [{ signal }] : []));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, this.blobPath(digest));
+    } catch (err) {
+      source.destroy();
+      await rm(temp, { force: true });
+      throw err;
+    }
+  }
+
+  /** Writes a small blob from memory (verified like {@link putBlob}) and returns its descriptor fields. */
+  async putBlobBytes(data: Uint8Array, digest: Digest): Promise<void> {
+    if (await this.hasBlob(digest, data.length)) return;
+    const { Readable } = await import('node:stream');
+    await this.putBlob({ digest, size: data.length }, Readable.from([Buffer.from(data)]));
+  }
+
+  /** Makes blob renames durable (fsync of `blobs/sha256`). */
+  async syncBlobs(): Promise<void> {
+    await fsyncDirectory(join(this.dir, 'blobs', 'sha256'));
+  }
+
+  /** Reads and validates `index.json`. */
+  async readIndex(): Promise<ImageIndex> {
+    const path = join(this.dir, 'index.json');
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new StoreError(`${this.dir} is not an OCI image layout: index.json is missing`);
+      throw err;
+    }
+    const parsed = ImageIndexSchema.safeParse(safeJson(text));
+    if (!parsed.success) throw new InvalidManifestError(`${path} is not a valid image index`);
+    return parsed.data;
+  }
+
+  /** Replaces `index.json` atomically. */
+  async writeIndex(index: ImageIndex): Promise<void> {
+    await writeFileAtomic(join(this.dir, 'index.json'), `${JSON.stringify(index)}\n`, this.stagingDir);
+  }
+}
+
+/** Writes every chunk to a file handle, in order. */
+async function writeAll(handle: FileHandle, chunks: AsyncIterable<Buffer>): Promise<void> {
+  for await (const chunk of chunks) {
+    let done = 0;
+    while (done < chunk.length) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

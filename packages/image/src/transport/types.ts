@@ -1,0 +1,94 @@
+import type { Readable } from 'node:stream';
+import type { Descriptor, Digest } from '@tsbuild/oci';
+
+/** A manifest exactly as it was received or written: its digest is the sha256 of `bytes`. */
+export interface RawManifest {
+  readonly bytes: Buffer;
+  readonly digest: Digest;
+  readonly mediaType: string;
+}
+
+/** One image a source holds, with the names it is known by there (familiar references such as `app:1`). */
+export interface SourceImage {
+  readonly names: readonly string[];
+  readonly manifest: RawManifest;
+}
+
+/** Options for {@link ImageSource.openBlob}. */
+export interface SourceBlobOptions {
+  /** Verify digest and size while reading (default true). The copier turns it off when the destination verifies. */
+  verify?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * The reading side of a transport (the store, an OCI layout, an archive, a registry). Blobs are streamed, never
+ * held whole in memory.
+ */
+export interface ImageSource {
+  /** A short description for messages, e.g. `oci-archive:app.tar`. */
+  readonly description: string;
+  /** The images this source holds. */
+  listImages(): Promise<SourceImage[]>;
+  /** Opens a blob (config or layer) named by a descriptor. */
+  openBlob(descriptor: Descriptor, options?: SourceBlobOptions): Promise<Readable>;
+  /** Releases what the source holds open (files, temporary spools). */
+  close(): Promise<void>;
+}
+
+/** A layer as the copier hands it to a destination that wants uncompressed layers. */
+export interface UncompressedLayer {
+  /** The layer's diffID (sha256 of the uncompressed tar), also its digest once uncompressed. */
+  readonly diffID: Digest;
+  /** The uncompressed size if known in advance. */
+  readonly size?: number;
+}
+
+/** The writing side of a transport. */
+export interface ImageDestination {
+  /** A short description for messages. */
+  readonly description: string;
+  /**
+   * `preserve`: blobs are stored as they are and the manifest bytes are kept. `uncompressed`: the destination
+   * stores uncompressed layers under their diffIDs and writes its own manifest (the `docker save` format).
+   */
+  readonly layerFormat: 'preserve' | 'uncompressed';
+  /** Whether {@link putBlob} verifies digest and size itself (then sources need not). */
+  readonly verifiesBlobs: boolean;
+  /** Whether the destination already has the blob, so it need not be copied. */
+  hasBlob(descriptor: Descriptor): Promise<boolean>;
+  /** Stores a blob; the stream must be fully consumed. */
+  putBlob(descriptor: Descriptor, stream: Readable, signal?: AbortSignal): Promise<void>;
+  /** Stores an uncompressed layer (only for `layerFormat: 'uncompressed'`). */
+  putUncompressedLayer?(layer: UncompressedLayer, stream: Readable, signal?: AbortSignal): Promise<void>;
+  /**
+   * Records an image once all its blobs are stored: the manifest (exact bytes), its config and the names to
+   * give it. Nothing is visible under those names before this call.
+   */
+  putImage(image: DestinationImage): Promise<void>;
+  /** Finishes the destination (e.g. writes an archive's index and closes it). */
+  commit(): Promise<void>;
+  /** Gives up: removes anything half-written. */
+  abort(): Promise<void>;
+}
+
+/** What a destination receives for each image. */
+export interface DestinationImage {
+  readonly manifest: RawManifest;
+  readonly config: { readonly descriptor: Descriptor; readonly bytes: Buffer };
+  readonly layers: readonly Descriptor[];
+  readonly diffIDs: readonly Digest[];
+  readonly names: readonly string[];
+}
+
+/** Progress of one blob during a copy. */
+export interface BlobProgress {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  /** Total bytes, if known. */
+  readonly size: number | undefined;
+  /** `exists`: the destination had it; `start`, `progress` and `done` while copying. */
+  readonly state: 'exists' | 'start' | 'progress' | 'done';
+  /** Bytes copied so far. */
+  readonly bytes: number;
+}
