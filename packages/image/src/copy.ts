@@ -99,17 +99,20 @@ export async function copyImage(
       report('exists', 0);
       return;
     }
-    const blob = await source.openBlob(descriptor, { verify: !destination.verifiesBlobs, signal });
     report('start', 0);
     let done = 0;
-    await destination.putBlob(descriptor, counting(blob, (bytes) => report('progress', (done = bytes))), signal);
+    const open = async (): Promise<Readable> => {
+      const blob = await source.openBlob(descriptor, { verify: !destination.verifiesBlobs, signal });
+      return counting(blob, (bytes) => report('progress', (done = bytes)));
+    };
+    await destination.putBlob(descriptor, open, signal);
     copied++;
     report('done', Math.max(done, descriptor.size));
   };
   await Promise.all(manifest.layers.map((layer, i) => limit(() => copyOne(layer, diffIDs[i]!))));
 
   if (!(await destination.hasBlob(configDescriptor))) {
-    await destination.putBlob(configDescriptor, bufferStream(configBytes), signal);
+    await destination.putBlob(configDescriptor, async () => bufferStream(configBytes), signal);
     copied++;
   } else {
     skipped++;

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { digestHex, parseDigest, parseReference, type Descriptor, type Digest } from '@tsbuild/oci';
 import type { ArchiveTarWriter } from '../archive/tar-writer.js';
 import { familiarRepositoryName } from '@tsbuild/oci';
-import type { DestinationImage, ImageDestination, UncompressedLayer } from './types.js';
+import type { BlobOpener, DestinationImage, ImageDestination, UncompressedLayer } from './types.js';
 
 /**
  * Writes a `docker save` archive (`docker-archive:`): each layer uncompressed as `<diffID hex>.tar`, each config
@@ -28,9 +28,9 @@ export class DockerArchiveDestination implements ImageDestination {
   }
 
   /** Configs arrive here. */
-  async putBlob(descriptor: Descriptor, stream: Readable): Promise<void> {
+  async putBlob(descriptor: Descriptor, open: BlobOpener): Promise<void> {
     const digest = parseDigest(descriptor.digest);
-    await this.writer.addStream(`${digestHex(digest)}.json`, descriptor.size, stream);
+    await this.writer.addStream(`${digestHex(digest)}.json`, descriptor.size, await open());
     this.written.add(digest);
   }
 

@@ -1,9 +1,8 @@
-import type { Readable } from 'node:stream';
 import { MediaType, parseDigest, parseReference, type Descriptor, type Digest, type ImageIndex } from '@tsbuild/oci';
 import type { ArchiveTarWriter } from '../archive/tar-writer.js';
 import { CONTAINERD_NAME_ANNOTATION, OCI_LAYOUT_CONTENT, REF_NAME_ANNOTATION } from '../layout/oci-layout.js';
 import { layoutBlobPath } from './oci-archive-source.js';
-import type { DestinationImage, ImageDestination } from './types.js';
+import type { BlobOpener, DestinationImage, ImageDestination } from './types.js';
 
 /**
  * Writes an OCI image layout into a tar (`oci-archive:`): `oci-layout`, `blobs/sha256/*` (each once, however many
@@ -36,10 +35,10 @@ export class OciArchiveDestination implements ImageDestination {
     return this.written.has(parseDigest(descriptor.digest));
   }
 
-  async putBlob(descriptor: Descriptor, stream: Readable): Promise<void> {
+  async putBlob(descriptor: Descriptor, open: BlobOpener): Promise<void> {
     await this.start();
     const digest = parseDigest(descriptor.digest);
-    await this.writer.addStream(layoutBlobPath(digest), descriptor.size, stream);
+    await this.writer.addStream(layoutBlobPath(digest), descriptor.size, await open());
     this.written.add(digest);
   }
 

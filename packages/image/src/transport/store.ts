@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { parseDigest, type Descriptor, type Digest } from '@tsbuild/oci';
 import type { HeldLock } from '../fs/lock.js';
 import type { ImageStore } from '../store/store.js';
-import type { DestinationImage, ImageDestination, ImageSource, SourceBlobOptions, SourceImage } from './types.js';
+import type { BlobOpener, DestinationImage, ImageDestination, ImageSource, SourceBlobOptions, SourceImage } from './types.js';
 
 /**
  * The local store as a copy source: the images that `queries` name (all images when none are given).
@@ -64,10 +64,10 @@ export class StoreDestination implements ImageDestination {
     return this.store.layout.hasBlob(parseDigest(descriptor.digest), descriptor.size);
   }
 
-  async putBlob(descriptor: Descriptor, stream: Readable, signal?: AbortSignal): Promise<void> {
+  async putBlob(descriptor: Descriptor, open: BlobOpener, signal?: AbortSignal): Promise<void> {
     const digest = parseDigest(descriptor.digest);
     const existed = await this.store.layout.hasBlob(digest);
-    await this.store.layout.putBlob(descriptor, stream, signal);
+    await this.store.layout.putBlob(descriptor, await open(), signal);
     if (!existed) this.added.add(digest);
   }
 

@@ -36,6 +36,9 @@ export interface ImageSource {
   close(): Promise<void>;
 }
 
+/** Opens a blob's content for a destination (again, for a retry). */
+export type BlobOpener = () => Promise<Readable>;
+
 /** A layer as the copier hands it to a destination that wants uncompressed layers. */
 export interface UncompressedLayer {
   /** The layer's diffID (sha256 of the uncompressed tar), also its digest once uncompressed. */
@@ -57,8 +60,11 @@ export interface ImageDestination {
   readonly verifiesBlobs: boolean;
   /** Whether the destination already has the blob, so it need not be copied. */
   hasBlob(descriptor: Descriptor): Promise<boolean>;
-  /** Stores a blob; the stream must be fully consumed. */
-  putBlob(descriptor: Descriptor, stream: Readable, signal?: AbortSignal): Promise<void>;
+  /**
+   * Stores a blob. `open` gives the blob's content; a destination that retries (a registry) may call it again,
+   * every other destination calls it once and consumes the stream whole.
+   */
+  putBlob(descriptor: Descriptor, open: BlobOpener, signal?: AbortSignal): Promise<void>;
   /** Stores an uncompressed layer (only for `layerFormat: 'uncompressed'`). */
   putUncompressedLayer?(layer: UncompressedLayer, stream: Readable, signal?: AbortSignal): Promise<void>;
   /**
