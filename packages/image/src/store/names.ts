@@ -12,6 +12,12 @@ export function storeName(input: string | ImageReference): string {
   return familiarReference({ domain: tagged.domain, path: tagged.path, ...(tagged.tag !== undefined ? { tag: tagged.tag } : {}) });
 }
 
+/** The fully qualified form of a store name, as containerd's `io.containerd.image.name` holds it: `docker.io/library/app:1`. */
+export function fullReferenceName(name: string): string {
+  const ref = withDefaultTag(parseReference(name));
+  return `${ref.domain}/${ref.path}${ref.tag !== undefined ? `:${ref.tag}` : ''}`;
+}
+
 /** Splits a stored name into repository and tag, as `docker images` shows them. */
 export function splitStoreName(name: string): { repository: string; tag: string } {
   const slash = name.lastIndexOf('/');

@@ -16,7 +16,7 @@ import { acquireLock, withLock, type HeldLock } from '../fs/lock.js';
 import { CONTAINERD_NAME_ANNOTATION, OciLayout, REF_NAME_ANNOTATION } from '../layout/oci-layout.js';
 import type { Image, Layer } from '../model.js';
 import type { RawManifest } from '../transport/types.js';
-import { storeName } from './names.js';
+import { fullReferenceName, storeName } from './names.js';
 import { removeStaleTemporaries } from './temporaries.js';
 
 /** An image in the store as `tsbuild images` lists it. */
@@ -240,7 +240,7 @@ export class ImageStore {
         mediaType: manifest.mediaType,
         digest: manifest.digest,
         size: manifest.bytes.length,
-        ...(name !== undefined ? { annotations: { [CONTAINERD_NAME_ANNOTATION]: fullName(name), [REF_NAME_ANNOTATION]: name } } : {}),
+        ...(name !== undefined ? { annotations: { [CONTAINERD_NAME_ANNOTATION]: fullReferenceName(name), [REF_NAME_ANNOTATION]: name } } : {}),
       });
       if (normalized.length === 0) {
         if (!manifests.some((d) => d.digest === manifest.digest)) manifests.push(descriptorFor());
@@ -358,12 +358,6 @@ export class ImageStore {
       await gc.release();
     }
   }
-}
-
-/** `docker.io/library/app:1` for `app:1`. */
-function fullName(name: string): string {
-  const ref = parseReference(name);
-  return `${ref.domain}/${ref.path}${ref.tag !== undefined ? `:${ref.tag}` : ''}`;
 }
 
 /** Images that lost their last name because it moved to another image stay in the index as dangling entries. */

@@ -1,6 +1,7 @@
-import { MediaType, parseDigest, parseReference, type Descriptor, type Digest, type ImageIndex } from '@tsbuild/oci';
+import { MediaType, parseDigest, type Descriptor, type Digest, type ImageIndex } from '@tsbuild/oci';
 import type { ArchiveTarWriter } from '../archive/tar-writer.js';
 import { CONTAINERD_NAME_ANNOTATION, OCI_LAYOUT_CONTENT, REF_NAME_ANNOTATION } from '../layout/oci-layout.js';
+import { fullReferenceName } from '../store/names.js';
 import { layoutBlobPath } from './oci-archive-source.js';
 import type { BlobOpener, DestinationImage, ImageDestination } from './types.js';
 
@@ -52,9 +53,7 @@ export class OciArchiveDestination implements ImageDestination {
     const base = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.bytes.length };
     if (image.names.length === 0) this.manifests.push(base);
     for (const name of image.names) {
-      const ref = parseReference(name);
-      const full = `${ref.domain}/${ref.path}${ref.tag !== undefined ? `:${ref.tag}` : ''}`;
-      this.manifests.push({ ...base, annotations: { [CONTAINERD_NAME_ANNOTATION]: full, [REF_NAME_ANNOTATION]: name } });
+      this.manifests.push({ ...base, annotations: { [CONTAINERD_NAME_ANNOTATION]: fullReferenceName(name), [REF_NAME_ANNOTATION]: name } });
     }
   }
 
