@@ -17,7 +17,7 @@ import {
   type ImageManifest,
   type Platform,
 } from '@tsbuild/oci';
-import { openUncompressed } from './decompress.js';
+import { openUncompressed } from '@tsbuild/layers';
 import type { BlobProgress, ImageDestination, ImageSource, RawManifest, SourceImage } from './transport/types.js';
 
 /** Options for {@link copyImage}. */

@@ -19,7 +19,7 @@ import {
 } from '@tsbuild/oci';
 import type { ArchiveFile } from '../archive/archive-file.js';
 import type { TarEntryLocation } from '../archive/tar-index.js';
-import { openUncompressed } from '../decompress.js';
+import { detectCompression, openUncompressed } from '@tsbuild/layers';
 import { ArchiveError } from '../errors.js';
 import { storeName } from '../store/names.js';
 import { openLayoutBlob, parseJson, readArchiveIndex, readLayoutBlob } from './oci-archive-source.js';
@@ -132,8 +132,7 @@ export class DockerArchiveSource implements ImageSource {
    */
   private async describeLayer(path: string, location: TarEntryLocation, diffID: Digest): Promise<Descriptor> {
     const head = await this.archive.readEntryHead(location, 4);
-    const compressed = (head[0] === 0x1f && head[1] === 0x8b) || (head.length === 4 && head.readUInt32LE(0) === 0xfd2fb528);
-    if (!compressed) {
+    if (detectCompression(head) === 'none') {
       this.blobs.set(diffID, { entry: location, size: location.size });
       return { mediaType: MediaType.ociLayer, digest: diffID, size: location.size };
     }
