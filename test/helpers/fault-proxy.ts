@@ -183,9 +183,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
           let sent = 0;
           body.on('data', (chunk: Buffer) => {
             if (sent + chunk.length >= limit) {
-              res.write(chunk.subarray(0, Math.max(0, limit - sent)));
+              // cut only once the first half has reached the socket, so the client really holds part of the body
               answer.destroy();
-              res.socket?.destroy();
+              res.write(chunk.subarray(0, Math.max(0, limit - sent)), () => res.socket?.destroy());
+              sent = limit;
               return;
             }
             sent += chunk.length;

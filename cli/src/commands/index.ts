@@ -4,7 +4,11 @@ import { registerHistory } from './history.js';
 import { registerImages } from './images.js';
 import { registerInspect } from './inspect.js';
 import { registerLoad } from './load.js';
+import { registerLogin } from './login.js';
+import { registerLogout } from './logout.js';
 import { registerPrune } from './prune.js';
+import { registerPull } from './pull.js';
+import { registerPush } from './push.js';
 import { registerRmi } from './rmi.js';
 import { registerSave } from './save.js';
 import { registerTag } from './tag.js';
@@ -20,6 +24,10 @@ export const commands: readonly RegisterCommand[] = [
   registerPrune,
   registerSave,
   registerLoad,
+  registerPull,
+  registerPush,
+  registerLogin,
+  registerLogout,
   registerDf,
   registerCheck,
 ];

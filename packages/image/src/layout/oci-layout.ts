@@ -1,7 +1,7 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   DigestingStream,
@@ -115,8 +115,10 @@ export class OciLayout {
    * Writes a blob from a stream. The content goes to a staging file, is verified against the descriptor's digest
    * and size, fsynced, and only then renamed into `blobs/`. Idempotent: an existing blob is left as it is.
    * Call {@link syncBlobs} before publishing anything that refers to the blob.
+   * With `verify: false` the content is not hashed here: only for a source that fails at its end unless its content
+   * has the descriptor's digest and size (e.g. a registry download), so a blob is hashed once.
    */
-  async putBlob(descriptor: Pick<Descriptor, 'digest' | 'size'>, source: Readable, signal?: AbortSignal): Promise<void> {
+  async putBlob(descriptor: Pick<Descriptor, 'digest' | 'size'>, source: Readable, signal?: AbortSignal, options: { verify?: boolean } = {}): Promise<void> {
     const digest = parseDigest(descriptor.digest);
     await mkdir(this.stagingDir, { recursive: true });
     const temp = join(this.stagingDir, tempName(`blob-${digestHex(digest).slice(0, 12)}`));
@@ -124,7 +126,8 @@ export class OciLayout {
       const verifier = new DigestingStream({ digest, size: descriptor.size, what: `blob ${digest}` });
       const handle = await open(temp, 'wx', 0o644);
       try {
-        await pipeline(source, verifier, (chunks: AsyncIterable<Buffer>) => writeAll(handle, chunks), ...(signal ? [{ signal }] : []));
+        if (options.verify === false) await pipeline(source, (chunks: AsyncIterable<Buffer>) => writeAll(handle, chunks), ...(signal ? [{ signal }] : []));
+        else await pipeline(source, verifier, (chunks: AsyncIterable<Buffer>) => writeAll(handle, chunks), ...(signal ? [{ signal }] : []));
         await handle.sync();
       } finally {
         await handle.close();
@@ -142,6 +145,38 @@ export class OciLayout {
     if (await this.hasBlob(digest, data.length)) return;
     const { Readable } = await import('node:stream');
     await this.putBlob({ digest, size: data.length }, Readable.from([Buffer.from(data)]));
+  }
+
+  /**
+   * Writes a blob whose digest is known only once it is written (a layer being created): `write` gets a staging
+   * file's stream and returns the digest and size it measured; the file is fsynced and renamed into place. The
+   * writer is trusted to measure what it wrote (the layer engine hashes the bytes as it writes them).
+   */
+  async ingestBlob(write: (sink: Writable) => Promise<{ digest: Digest; size: number }>): Promise<{ digest: Digest; size: number }> {
+    await mkdir(this.stagingDir, { recursive: true });
+    const temp = join(this.stagingDir, tempName('ingest'));
+    const handle = await open(temp, 'wx', 0o644);
+    try {
+      const sink = createWriteStream('', { fd: handle, highWaterMark: 1 << 20 });
+      const closed = new Promise<void>((resolve, reject) => {
+        sink.once('close', () => resolve());
+        sink.once('error', reject);
+      });
+      const result = await write(sink);
+      if (!sink.writableEnded) sink.end();
+      await closed;
+      const size = (await stat(temp)).size;
+      if (size !== result.size) throw new StoreError(`blob ${result.digest}: ${size} bytes written but ${result.size} reported`);
+      const sync = await open(temp, 'r');
+      await sync.sync();
+      await sync.close();
+      await rename(temp, this.blobPath(result.digest));
+      return result;
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      await rm(temp, { force: true });
+      throw err;
+    }
   }
 
   /** Makes blob renames durable (fsync of `blobs/sha256`). */
@@ -170,12 +205,30 @@ export class OciLayout {
   }
 }
 
-/** Writes every chunk to a file handle, in order. */
+/** Chunks are gathered up to this many bytes (or {@link WRITE_BATCH_BUFFERS} buffers) per write system call. */
+const WRITE_BATCH_BYTES = 1 << 20;
+const WRITE_BATCH_BUFFERS = 256;
+
+/** Writes every chunk to a file handle, in order, batching small chunks into one `writev`. */
 async function writeAll(handle: FileHandle, chunks: AsyncIterable<Buffer>): Promise<void> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = async (): Promise<void> => {
+    let buffers = pending;
+    pending = [];
+    pendingBytes = 0;
+    while (buffers.length > 0) {
+      let written = (await handle.writev(buffers)).bytesWritten;
+      while (buffers.length > 0 && written >= buffers[0]!.length) written -= buffers.shift()!.length;
+      if (written > 0) buffers[0] = buffers[0]!.subarray(written);
+    }
+  };
   for await (const chunk of chunks) {
-    let done = 0;
-    while (done < chunk.length) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+    if (pendingBytes >= WRITE_BATCH_BYTES || pending.length >= WRITE_BATCH_BUFFERS) await flush();
   }
+  await flush();
 }
 
 async function exists(path: string): Promise<boolean> {

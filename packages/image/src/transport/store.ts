@@ -44,20 +44,24 @@ export class StoreSource implements ImageSource {
 export class StoreDestination implements ImageDestination {
   readonly description: string;
   readonly layerFormat = 'preserve' as const;
-  readonly verifiesBlobs = true;
+  readonly verifiesBlobs: boolean;
   private readonly store: ImageStore;
   private readonly added = new Set<Digest>();
   private lock: HeldLock | undefined;
 
-  private constructor(store: ImageStore, lock: HeldLock) {
+  private constructor(store: ImageStore, lock: HeldLock, verify: boolean) {
     this.store = store;
     this.lock = lock;
+    this.verifiesBlobs = verify;
     this.description = `the store at ${store.root}`;
   }
 
-  /** Opens a destination on the store (taking the shared write lock). */
-  static async open(store: ImageStore): Promise<StoreDestination> {
-    return new StoreDestination(store, await store.lockForWriting());
+  /**
+   * Opens a destination on the store (taking the shared write lock). With `verify: false` blobs are not hashed as
+   * they are written: `copyImage` then has its sources verify them, so a blob from a registry is hashed once.
+   */
+  static async open(store: ImageStore, options: { verify?: boolean } = {}): Promise<StoreDestination> {
+    return new StoreDestination(store, await store.lockForWriting(), options.verify ?? true);
   }
 
   async hasBlob(descriptor: Descriptor): Promise<boolean> {
@@ -67,7 +71,7 @@ export class StoreDestination implements ImageDestination {
   async putBlob(descriptor: Descriptor, open: BlobOpener, signal?: AbortSignal): Promise<void> {
     const digest = parseDigest(descriptor.digest);
     const existed = await this.store.layout.hasBlob(digest);
-    await this.store.layout.putBlob(descriptor, await open(), signal);
+    await this.store.layout.putBlob(descriptor, await open(), signal, { verify: this.verifiesBlobs });
     if (!existed) this.added.add(digest);
   }
 
