@@ -1,7 +1,9 @@
+import { registerAnalyze } from './analyze.js';
 import { registerCheck } from './check.js';
 import { registerDf } from './df.js';
 import { registerHistory } from './history.js';
 import { registerImages } from './images.js';
+import { registerImport } from './import.js';
 import { registerInspect } from './inspect.js';
 import { registerLoad } from './load.js';
 import { registerLogin } from './login.js';
@@ -10,8 +12,10 @@ import { registerPrune } from './prune.js';
 import { registerPull } from './pull.js';
 import { registerPush } from './push.js';
 import { registerRmi } from './rmi.js';
+import { registerRun } from './run.js';
 import { registerSave } from './save.js';
 import { registerTag } from './tag.js';
+import { registerUnpack } from './unpack.js';
 import type { RegisterCommand } from './types.js';
 
 /** Every subcommand, in the order `--help` lists them. */
@@ -24,6 +28,10 @@ export const commands: readonly RegisterCommand[] = [
   registerPrune,
   registerSave,
   registerLoad,
+  registerImport,
+  registerUnpack,
+  registerAnalyze,
+  registerRun,
   registerPull,
   registerPush,
   registerLogin,

@@ -1,5 +1,9 @@
 /**
- * `@tsbuild/builder`: the Dockerfile front end (parser, word expansion, stage planning).
+ * `@tsbuild/builder`: Dockerfile builds. The front end (`dockerfile`: parser, word expansion, stage planning),
+ * RUN isolation (`run`), and the executor (`buildImage`, `runImage`).
  * @packageDocumentation
  */
 export * as dockerfile from './dockerfile/index.js';
+export * as sandbox from './run/index.js';
+export * from './executor/index.js';
+export * from './import/index.js';

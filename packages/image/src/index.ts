@@ -32,3 +32,4 @@ export { BlobSources, MAX_LOCATIONS_PER_BLOB, type BlobLocation } from './store/
 export type * from './transport/types.js';
 export { checkStore, type CheckReport } from './store/check.js';
 export { diskUsage, type DiskUsage, type UsageRow } from './store/disk-usage.js';
+export { unpackImage, type UnpackOptions } from './unpack.js';
