@@ -1,5 +1,6 @@
-import { Command } from 'commander';
-import { ImageStore, defaultStoreRoot } from '@tsbuild/image';
+import type { Command } from 'commander';
+import type { ImageStore } from '@tsbuild/image';
+import { imageModule } from './lazy.js';
 import type { CliIO } from './io.js';
 
 /** Options every command takes. */
@@ -11,7 +12,8 @@ export interface GlobalOptions {
 /** What a command's action gets: the streams and the store its options point at. */
 export interface CommandContext {
   readonly io: CliIO;
-  readonly root: string;
+  /** The `--root` given, if any (else the store's default applies). */
+  readonly root: string | undefined;
   readonly debug: boolean;
   /** Opens the store (once). */
   store(): Promise<ImageStore>;
@@ -29,13 +31,16 @@ export function withGlobalOptions(command: Command): Command {
 /** Builds the context for a command from its merged options. */
 export function makeContext(command: Command, io: CliIO, signal: AbortSignal): CommandContext {
   const options = command.optsWithGlobals() as GlobalOptions;
-  const root = options.root ?? defaultStoreRoot();
   let opened: Promise<ImageStore> | undefined;
+  const open = async (): Promise<ImageStore> => {
+    const { ImageStore, defaultStoreRoot } = await imageModule();
+    return ImageStore.open(options.root ?? defaultStoreRoot());
+  };
   return {
     io,
-    root,
+    root: options.root,
     debug: options.debug === true,
     signal,
-    store: () => (opened ??= ImageStore.open(root)),
+    store: () => (opened ??= open()),
   };
 }

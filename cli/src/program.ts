@@ -1,8 +1,8 @@
 import { Command, CommanderError } from 'commander';
-import { TsbuildError } from '@tsbuild/oci';
 import { commands } from './commands/index.js';
 import { withGlobalOptions } from './context.js';
 import { println, type CliIO } from './io.js';
+import { ociModule } from './lazy.js';
 
 /** Exit codes: success, failure, bad usage. */
 export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
@@ -37,8 +37,16 @@ export function createProgram(io: CliIO, signal: AbortSignal, state: { exitCode:
   return program;
 }
 
+/** Whether an error is one tsbuild raises on purpose (a `TsbuildError`), whose message is for the user. */
+export async function isUserError(err: unknown): Promise<boolean> {
+  if (err instanceof CommandFailed) return true;
+  const { TsbuildError } = await ociModule();
+  return err instanceof TsbuildError;
+}
+
 /** Prints an error the way a user should see it; with `debug`, the stack too. */
-export function reportError(io: CliIO, err: unknown, debug: boolean): number {
+export async function reportError(io: CliIO, err: unknown, debug: boolean): Promise<number> {
+  const { TsbuildError } = await ociModule();
   if (err instanceof CommandFailed) {
     if (err.message) println(io.stderr, `Error: ${err.message}`);
     return err.exitCode;
@@ -78,6 +86,6 @@ export async function runCli(argv: readonly string[], io: CliIO, signal: AbortSi
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
       return ExitCode.usage;
     }
-    return reportError(io, err, debug);
+    return await reportError(io, err, debug);
   }
 }

@@ -1,9 +1,8 @@
 import { Option } from 'commander';
-import { analyzeLayers } from '@tsbuild/layers';
-import { parseDigest } from '@tsbuild/oci';
 import { makeContext } from '../context.js';
 import { humanSize, shortId, table, truncate } from '../format.js';
 import { println } from '../io.js';
+import { layersModule, ociModule } from '../lazy.js';
 import { commandOf, type RegisterCommand } from './types.js';
 
 /** `tsbuild analyze IMAGE`: what each layer adds, changes and removes, and the bytes wasted. */
@@ -15,6 +14,8 @@ export const registerAnalyze: RegisterCommand = (program, io, signal) =>
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .option('--top <n>', 'how many of the largest wasted paths to show', (value) => Number.parseInt(value, 10), 10)
     .action(async (query: string, flags: { format: string; top: number }, ...rest: unknown[]) => {
+      const { parseDigest } = await ociModule();
+      const { analyzeLayers } = await layersModule();
       const ctx = makeContext(commandOf(rest), io, signal);
       const store = await ctx.store();
       const image = await store.getImage(query);

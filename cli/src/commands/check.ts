@@ -1,9 +1,9 @@
 import { Option } from 'commander';
-import { checkStore } from '@tsbuild/image';
 import { makeContext } from '../context.js';
 import { humanSize } from '../format.js';
 import { println } from '../io.js';
 import { ExitCode } from '../program.js';
+import { imageModule } from '../lazy.js';
 import { commandOf, type RegisterCommand } from './types.js';
 
 /** `tsbuild check`: re-hash every blob; exit 1 if anything is corrupt or missing. */
@@ -13,6 +13,7 @@ export const registerCheck: RegisterCommand = (program, io, signal, state) =>
     .description('Re-hash every blob in the store and report corrupt, missing and orphaned ones')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (options: { format: string }, ...rest: unknown[]) => {
+      const { checkStore } = await imageModule();
       const ctx = makeContext(commandOf(rest), io, signal);
       const report = await checkStore(await ctx.store());
       if (!report.ok) state.exitCode = ExitCode.failure;

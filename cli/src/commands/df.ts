@@ -1,8 +1,9 @@
 import { Option } from 'commander';
-import { diskUsage, type UsageRow } from '@tsbuild/image';
+import type { UsageRow } from '@tsbuild/image';
 import { makeContext } from '../context.js';
 import { humanSize, table } from '../format.js';
 import { println } from '../io.js';
+import { imageModule } from '../lazy.js';
 import { commandOf, type RegisterCommand } from './types.js';
 
 /** `tsbuild df`: disk used by the store, like `docker system df`. */
@@ -12,6 +13,7 @@ export const registerDf: RegisterCommand = (program, io, signal) =>
     .description('Show disk used by images, unique and shared layers, build cache and snapshots')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (options: { format: string }, ...rest: unknown[]) => {
+      const { diskUsage } = await imageModule();
       const ctx = makeContext(commandOf(rest), io, signal);
       const usage = await diskUsage(await ctx.store());
       if (options.format === 'json') {

@@ -1,8 +1,8 @@
 import { Option } from 'commander';
-import { splitStoreName } from '@tsbuild/image';
 import { makeContext } from '../context.js';
 import { humanSize, shortId, table, timeAgo } from '../format.js';
 import { println } from '../io.js';
+import { imageModule } from '../lazy.js';
 import { commandOf, type RegisterCommand } from './types.js';
 
 /** `tsbuild images`: the images in the store. */
@@ -14,6 +14,7 @@ export const registerImages: RegisterCommand = (program, io, signal) =>
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .option('--digests', 'show manifest digests')
     .action(async (options: { format: string; digests?: boolean }, ...rest: unknown[]) => {
+      const { splitStoreName } = await imageModule();
       const ctx = makeContext(commandOf(rest), io, signal);
       const store = await ctx.store();
       const images = await store.listImages();

@@ -1,6 +1,6 @@
-import { importImage } from '@tsbuild/builder';
 import { makeContext } from '../context.js';
 import { println } from '../io.js';
+import { builderModule } from '../lazy.js';
 import { commandOf, type RegisterCommand } from './types.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -15,6 +15,7 @@ export const registerImport: RegisterCommand = (program, io, signal) =>
     .option('-c, --change <instruction>', 'apply a Dockerfile instruction to the config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR, STOPSIGNAL (repeatable)', collect, [])
     .option('-m, --message <text>', 'history comment (default: Imported from SOURCE)')
     .action(async (source: string, name: string, flags: { change: string[]; message?: string }, ...rest: unknown[]) => {
+      const { importImage } = await builderModule();
       const ctx = makeContext(commandOf(rest), io, signal);
       const store = await ctx.store();
       const result = await importImage(store, source, name, {

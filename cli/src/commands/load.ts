@@ -1,7 +1,7 @@
-import { loadArchive } from '@tsbuild/image';
 import { makeContext } from '../context.js';
 import { println } from '../io.js';
 import { CommandFailed, ExitCode } from '../program.js';
+import { imageModule } from '../lazy.js';
 import { commandOf, type RegisterCommand } from './types.js';
 
 /** `tsbuild load -i FILE`. */
@@ -11,6 +11,7 @@ export const registerLoad: RegisterCommand = (program, io, signal) =>
     .description('Load images from a docker-archive or oci-archive tar (format detected; gzip-compressed too)')
     .option('-i, --input <file>', 'archive to read, or - for standard input (the default)')
     .action(async (options: { input?: string }, ...rest: unknown[]) => {
+      const { loadArchive } = await imageModule();
       const ctx = makeContext(commandOf(rest), io, signal);
       const input = options.input ?? '-';
       if (input === '-' && io.stdin.isTTY) {

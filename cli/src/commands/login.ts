@@ -1,8 +1,7 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
-import { InvalidReferenceError } from '@tsbuild/oci';
-import { login } from '@tsbuild/registry-client';
 import { println, type CliIO } from '../io.js';
+import { registryModule } from '../lazy.js';
 import { CommandFailed, ExitCode } from '../program.js';
 import { withTlsOptions, type RegistryFlags } from './pull.js';
 import type { RegisterCommand } from './types.js';
@@ -15,7 +14,7 @@ const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:
  */
 export function registryHost(input: string): string {
   const host = input.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
-  if (!HOST_RE.test(host)) throw new InvalidReferenceError(`invalid registry "${input}": expected a host such as localhost:5000 or registry.example.com`);
+  if (!HOST_RE.test(host)) throw new CommandFailed(`invalid registry "${input}": expected a host such as localhost:5000 or registry.example.com`);
   return host;
 }
 
@@ -84,6 +83,7 @@ export const registerLogin: RegisterCommand = (program, io, signal) =>
       password = await prompt(io, 'Password: ', true);
     }
     if (password === '') throw new CommandFailed('the password is empty', ExitCode.usage);
+    const { login } = await registryModule();
     await login(registry, username, password, {
       signal,
       ...(options.authfile !== undefined ? { authfile: options.authfile } : {}),

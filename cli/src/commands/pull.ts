@@ -1,8 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { pullImage, type RegistryConnectionOptions } from '@tsbuild/image';
-import { familiarRepositoryName, parseReference, withDefaultTag } from '@tsbuild/oci';
+import type { RegistryConnectionOptions } from '@tsbuild/image';
 import { makeContext } from '../context.js';
 import { println } from '../io.js';
+import { imageModule, ociModule } from '../lazy.js';
 import { blobProgressReporter, createProgressDisplay } from '../progress/index.js';
 import { commandOf, type RegisterCommand } from './types.js';
 
@@ -54,6 +54,8 @@ export const registerPull: RegisterCommand = (program, io, signal) =>
       .argument('<ref>', 'image reference, e.g. localhost:5000/app:1, busybox, app@sha256:...')
       .option('--platform <os/arch[/variant]>', 'platform to pull from a multi-platform image (default: this host)'),
   ).action(async (ref: string, options: RegistryFlags & { platform?: string }, ...rest: unknown[]) => {
+    const { pullImage } = await imageModule();
+    const { familiarRepositoryName, parseReference, withDefaultTag } = await ociModule();
     const ctx = makeContext(commandOf(rest), io, signal);
     const reference = withDefaultTag(parseReference(ref));
     const store = await ctx.store();

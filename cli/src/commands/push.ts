@@ -1,14 +1,14 @@
 import { writeFile } from 'node:fs/promises';
-import { pushImage } from '@tsbuild/image';
-import { familiarRepositoryName, parseReference } from '@tsbuild/oci';
 import { makeContext } from '../context.js';
 import { println } from '../io.js';
+import { imageModule, ociModule } from '../lazy.js';
 import { blobProgressReporter, createProgressDisplay } from '../progress/index.js';
 import { connectionOptions, withRegistryOptions, type RegistryFlags } from './pull.js';
 import { commandOf, type RegisterCommand } from './types.js';
 
 /** The repository a push goes to, for the first line of output; undefined if the name does not parse. */
-function repositoryOf(image: string, destination: string | undefined): string | undefined {
+async function repositoryOf(image: string, destination: string | undefined): Promise<string | undefined> {
+  const { familiarRepositoryName, parseReference } = await ociModule();
   try {
     const ref = parseReference(destination ?? image);
     return familiarRepositoryName(ref);
@@ -27,11 +27,13 @@ export const registerPush: RegisterCommand = (program, io, signal) =>
       .argument('[destination]', 'where to push, e.g. localhost:5000/app:1 (default: the image name)')
       .option('--digestfile <file>', 'write the digest of the pushed manifest to this file'),
   ).action(async (image: string, destination: string | undefined, options: RegistryFlags & { digestfile?: string }, ...rest: unknown[]) => {
+    const { pushImage } = await imageModule();
+    const { familiarRepositoryName, parseReference } = await ociModule();
     const ctx = makeContext(commandOf(rest), io, signal);
     const store = await ctx.store();
     const display = createProgressDisplay(io.stderr);
     try {
-      const repository = repositoryOf(image, destination);
+      const repository = await repositoryOf(image, destination);
       const result = await pushImage(store, image, destination, {
         ...connectionOptions(options),
         onProgress: blobProgressReporter(display, 'push', repository !== undefined ? `The push refers to repository [${repository}]` : undefined),

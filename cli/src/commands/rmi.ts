@@ -1,7 +1,6 @@
-import { TsbuildError } from '@tsbuild/oci';
 import { makeContext } from '../context.js';
 import { println } from '../io.js';
-import { reportError } from '../program.js';
+import { isUserError, reportError } from '../program.js';
 import { commandOf, type RegisterCommand } from './types.js';
 
 /** `tsbuild rmi IMAGE...`: removes names; `prune` frees the blobs. */
@@ -19,8 +18,8 @@ export const registerRmi: RegisterCommand = (program, io, signal, state) =>
           for (const name of removed) println(io.stdout, `Untagged: ${name}`);
           if (removed.length === 0) println(io.stdout, `Deleted: ${query}`);
         } catch (err) {
-          if (!(err instanceof TsbuildError)) throw err;
-          state.exitCode = reportError(io, err, ctx.debug);
+          if (!(await isUserError(err))) throw err;
+          state.exitCode = await reportError(io, err, ctx.debug);
         }
       }
     });

@@ -1,6 +1,6 @@
 import { Option } from 'commander';
-import { runImage } from '@tsbuild/builder';
 import { makeContext } from '../context.js';
+import { builderModule } from '../lazy.js';
 import { commandOf, type RegisterCommand } from './types.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -27,6 +27,7 @@ export const registerRun: RegisterCommand = (program, io, signal, state) =>
         flags: { env: string[]; user?: string; workdir?: string; entrypoint?: string; interactive?: boolean; network: 'host' | 'none' },
         ...rest: unknown[]
       ) => {
+        const { runImage } = await builderModule();
         const ctx = makeContext(commandOf(rest), io, signal);
         const store = await ctx.store();
         state.exitCode = await runImage(store, image, {

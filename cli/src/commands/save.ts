@@ -1,6 +1,7 @@
 import { Option } from 'commander';
-import { saveImages, type ArchiveFormat } from '@tsbuild/image';
+import type { ArchiveFormat } from '@tsbuild/image';
 import { makeContext } from '../context.js';
+import { imageModule } from '../lazy.js';
 import { CommandFailed, ExitCode } from '../program.js';
 import { commandOf, type RegisterCommand } from './types.js';
 
@@ -18,6 +19,7 @@ export const registerSave: RegisterCommand = (program, io, signal) =>
       if (output === '-' && io.stdout.isTTY) {
         throw new CommandFailed('refusing to write an archive to a terminal: use -o FILE or redirect standard output', ExitCode.usage);
       }
+      const { saveImages } = await imageModule();
       const store = await ctx.store();
       await saveImages(store, queries, output === '-' ? io.stdout : output, { format: options.format, signal });
     });

@@ -1,5 +1,5 @@
-import { storeName } from '@tsbuild/image';
 import { makeContext } from '../context.js';
+import { imageModule } from '../lazy.js';
 import { commandOf, type RegisterCommand } from './types.js';
 
 /** `tsbuild tag SRC DST`. */
@@ -11,6 +11,7 @@ export const registerTag: RegisterCommand = (program, io, signal) =>
     .argument('<target>', 'new name, e.g. app:2 or localhost:5000/app:2')
     .action(async (source: string, target: string, _options: unknown, ...rest: unknown[]) => {
       const ctx = makeContext(commandOf(rest), io, signal);
+      const { storeName } = await imageModule();
       storeName(target); // reject a bad name before touching the store
       const store = await ctx.store();
       await store.tag(source, target);

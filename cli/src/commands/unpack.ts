@@ -1,5 +1,5 @@
-import { unpackImage } from '@tsbuild/image';
 import { makeContext } from '../context.js';
+import { imageModule } from '../lazy.js';
 import { commandOf, type RegisterCommand } from './types.js';
 
 /** `tsbuild unpack IMAGE DIR`: the flattened root filesystem. */
@@ -11,5 +11,6 @@ export const registerUnpack: RegisterCommand = (program, io, signal) =>
     .argument('<dir>', 'target directory (created if missing; must be empty)')
     .action(async (image: string, dir: string, _flags: unknown, ...rest: unknown[]) => {
       const ctx = makeContext(commandOf(rest), io, signal);
+      const { unpackImage } = await imageModule();
       await unpackImage(await ctx.store(), image, dir, { signal });
     });
