@@ -1,4 +1,5 @@
 import { registerAnalyze } from './analyze.js';
+import { registerBuild } from './build.js';
 import { registerCheck } from './check.js';
 import { registerDf } from './df.js';
 import { registerHistory } from './history.js';
@@ -20,6 +21,7 @@ import type { RegisterCommand } from './types.js';
 
 /** Every subcommand, in the order `--help` lists them. */
 export const commands: readonly RegisterCommand[] = [
+  registerBuild,
   registerImages,
   registerInspect,
   registerHistory,

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   MediaType,
   parseDigest,
@@ -11,6 +11,7 @@ import {
 } from '@tsbuild/oci';
 import { ImageNotFoundError, storeName, type ImageStore } from '@tsbuild/image';
 import { parseDockerfile, planStages, type PlannedStage, type StageSource } from '../dockerfile/index.js';
+import { CopyRunner } from './copy-runner.js';
 import { BuildError } from './errors.js';
 import type { BuildEventHandler } from './events.js';
 import { configBytes, configFromBase, scratchConfig } from './image-config.js';
@@ -55,8 +56,8 @@ export interface BuildOptions {
   readonly sourceDateEpoch?: number;
   /** Pulls a base image into the store (the registry client lives outside this package). */
   readonly pullImage?: (reference: string, options: { platform: Platform; signal?: AbortSignal }) => Promise<void>;
-  /** The COPY/ADD engine. */
-  readonly copy: CopyStepRunner;
+  /** The COPY/ADD engine (default: {@link CopyRunner} over the context). */
+  readonly copy?: CopyStepRunner;
   readonly onEvent?: BuildEventHandler;
   readonly signal?: AbortSignal;
 }
@@ -108,6 +109,14 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
   await snapshots.init();
   const cache = new StepCache(store.cacheDir);
   const epoch = options.sourceDateEpoch;
+  const copyRunner =
+    options.copy ??
+    new CopyRunner({
+      contextDir: options.context,
+      ...(options.dockerfile !== undefined ? { dockerfile: options.dockerfile } : {}),
+      cacheDir: join(store.cacheDir, 'checksums'),
+      tmpDir: store.tmpDir,
+    });
   let step = 0;
   const results = new Map<number, StageResult>();
   const images = new Map<string, Promise<StageResult>>();
@@ -139,7 +148,7 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
     now: () => (epoch !== undefined ? new Date(epoch * 1000) : new Date()).toISOString(),
     nextStep: () => ++step,
     totalSteps,
-    copy: options.copy,
+    copy: copyRunner,
     resolveSource: async (source: StageSource) => {
       if (source.kind === 'stage') {
         const result = results.get(source.index);
@@ -155,7 +164,18 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
       ),
   };
 
-  for (const planned of plan.order) {
+  try {
+    for (const planned of plan.order) await runStage(planned);
+  } finally {
+    if (copyRunner instanceof CopyRunner) await copyRunner.cleanup();
+  }
+
+  const target = results.get(plan.target.index)!;
+  const committed = await commitImage(store, target, names, options);
+  onEvent({ type: 'image', id: committed.id, manifestDigest: committed.manifestDigest, names, durationMs: Date.now() - started });
+  return { ...committed, names };
+
+  async function runStage(planned: PlannedStage): Promise<void> {
     options.signal?.throwIfAborted();
     const fromStep = ++step;
     const fromStarted = Date.now();
@@ -174,11 +194,6 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
     const executor = new StageExecutor(context, planned, base);
     results.set(planned.index, await executor.run());
   }
-
-  const target = results.get(plan.target.index)!;
-  const committed = await commitImage(store, target, names, options);
-  onEvent({ type: 'image', id: committed.id, manifestDigest: committed.manifestDigest, names, durationMs: Date.now() - started });
-  return { ...committed, names };
 }
 
 /** Finds a base image in the store (pulling it when the policy says so) and opens it as a stage start. */

@@ -7,6 +7,7 @@
 export { buildImage, type BuildOptions, type BuildResult, type PullPolicy } from './build.js';
 export { runImage, type RunImageOptions } from './run-image.js';
 export { BuildError } from './errors.js';
+export { CopyRunner, type CopyRunnerOptions } from './copy-runner.js';
 export type { BuildEvent, BuildEventHandler } from './events.js';
 export type { CopyStepRunner, StageExecutor, StageResult, BuiltLayer } from './stage.js';
 export { Snapshots, type WorkArea } from './snapshots.js';

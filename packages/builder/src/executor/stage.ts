@@ -138,6 +138,16 @@ export class StageExecutor {
     return this.context.signal;
   }
 
+  /** The Dockerfile being built. */
+  get dockerfile(): Dockerfile {
+    return this.context.dockerfile;
+  }
+
+  /** Timestamp for files and directories a step creates (SOURCE_DATE_EPOCH when given). */
+  get timestamp(): Date {
+    return new Date(this.context.now());
+  }
+
   /** The stage's filesystem as overlay lower dirs (top first), extracting missing snapshots. */
   async lowerDirs(): Promise<string[]> {
     return this.context.lowerDirsOf(this.result());
