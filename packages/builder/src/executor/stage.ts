@@ -15,7 +15,7 @@ import {
   type StageInstruction,
   type StageSource,
 } from '../dockerfile/index.js';
-import { runInSnapshot } from '../run/index.js';
+import { runInSnapshot, SCRIPT_PATH } from '../run/index.js';
 import { chainIDs } from './chain.js';
 import { BuildError } from './errors.js';
 import type { BuildEventHandler } from './events.js';
@@ -278,14 +278,17 @@ export class StageExecutor {
     if (instruction.mounts.length > 0) throw new BuildError(instruction, 'RUN --mount is not supported by tsbuild yet');
     if (instruction.security === 'insecure') throw new BuildError(instruction, 'RUN --security=insecure is not supported');
     const command = resolveRunCommand(instruction);
-    if (command.kind === 'script') throw new BuildError(instruction, 'RUN heredocs starting with #! are not supported by tsbuild yet');
-    const argv = command.kind === 'exec' ? [...command.argv] : [...shellOf(this.config), command.command];
+    // a heredoc starting with #! runs as a script file (its #! line picks the interpreter)
+    const script = command.kind === 'script' ? command.heredoc.content : undefined;
+    const argv = command.kind === 'exec' ? [...command.argv] : command.kind === 'script' ? [SCRIPT_PATH] : [...shellOf(this.config), command.command];
     const env = this.runEnvironment();
     const network = instruction.network === 'none' ? 'none' : instruction.network === 'host' ? 'host' : this.context.network;
-    const createdBy = `RUN ${this.argsPrefix()}${command.kind === 'exec' ? JSON.stringify(argv) : argv.join(' ')} # buildkit`;
+    const shown = command.kind === 'exec' ? JSON.stringify(argv) : command.kind === 'script' ? command.heredoc.content : argv.join(' ');
+    const createdBy = `RUN ${this.argsPrefix()}${shown} # buildkit`;
     const key = stepKey(this.cacheKey, {
       step: 'RUN',
       argv,
+      script,
       env: [...env].sort(),
       user: this.config.config.User ?? '',
       workdir: this.config.config.WorkingDir ?? '/',
@@ -308,6 +311,7 @@ export class StageExecutor {
         upperDir: area.upper,
         workDir: area.work,
         command: argv,
+        ...(script !== undefined ? { script } : {}),
         env,
         cwd: this.config.config.WorkingDir || '/',
         ...(this.config.config.User ? { user: this.config.config.User } : {}),
@@ -320,10 +324,9 @@ export class StageExecutor {
         throw new BuildError(instruction, (err as Error).message, { cause: err });
       });
       if (result.exitCode !== 0) {
-        const shown = command.kind === 'exec' ? JSON.stringify(argv) : command.command;
         const how = result.signal ? `was killed by ${result.signal}` : `returned a non-zero code: ${result.exitCode}`;
         const tail = [...stderr.tail(), ...stdout.tail()].slice(-10);
-        throw new BuildError(instruction, `RUN ${shown}: the command ${how}`, { outputTail: tail });
+        throw new BuildError(instruction, `RUN ${command.kind === 'shell' ? command.command : shown}: the command ${how}`, { outputTail: tail });
       }
       const excluded = await mountPointsToExclude(area.upper, result.createdMountPoints, lowerDirs);
       const record = await this.layerFromUpper(area.upper, 'upper', excluded);

@@ -15,8 +15,12 @@ import { joinRoot, resolveInRoot } from './resolve-in-root.js';
 import { createRunDir, removeRunDir } from './run-dir.js';
 import { findHostLayout, type HostLayout, populateDev, populateStage, RUN_DIR, sandboxFstab } from './sandbox-mounts.js';
 import { type SandboxExit, SandboxProcess, type SandboxStdin } from './sandbox-process.js';
-import { type NetworkMode, sandboxArgv } from './sandbox-script.js';
+import { type NetworkMode, sandboxArgv, TOOLS_DIR } from './sandbox-script.js';
 import { type ResolvedUser, resolveUser, userDbReaderForRoot } from './user.js';
+
+/** Where a RUN heredoc script is written inside the sandbox (on its `/dev` tmpfs: never committed). */
+export const SCRIPT_PATH = `${TOOLS_DIR}/script`;
+
 
 /** The hostname of a sandbox when none is given. */
 export const DEFAULT_HOSTNAME = 'tsbuild';
@@ -30,6 +34,11 @@ export interface SandboxOptions {
   readonly lowerDirs: readonly string[];
   /** argv of the command; a shell-form RUN is already wrapped (`/bin/sh -c "…"`) by the caller. Not empty. */
   readonly command: readonly string[];
+  /**
+   * A script to run instead of `command` (a RUN heredoc that starts with `#!`): written to
+   * {@link SCRIPT_PATH} in the sandbox's `/dev` (never committed) and executed, so its `#!` line picks the interpreter.
+   */
+  readonly script?: string;
   /** `NAME=value` entries, as the image config's `Env`; docker's default `PATH` is added when it has none. */
   readonly env: readonly string[];
   /** Working directory (absolute; created when missing, as docker does for `WORKDIR`). Default `/`. */
@@ -105,7 +114,8 @@ export async function runSandbox(spec: SandboxRunSpec): Promise<SandboxResult> {
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     signal?.throwIfAborted();
-    sandbox = SandboxProcess.start(sandboxArgv({ network, hostname, workdir: cwd, env, command: spec.command }), {
+    const argv = spec.script !== undefined ? [SCRIPT_PATH] : spec.command;
+    sandbox = SandboxProcess.start(sandboxArgv({ network, hostname, workdir: cwd, env, command: argv }), {
       cwd: runDir,
       stdin: spec.stdin,
       stdout: spec.stdout,
@@ -175,12 +185,17 @@ async function prepareInside(
   host: HostLayout,
 ): Promise<Prepared> {
   const root = `${runDir}/${RUN_DIR.merged}`;
+  const devDir = `${runDir}/${RUN_DIR.dev}`;
   const [targets, user, command] = await Promise.all([
     // the working directory first: creating it may change a parent whose time the mount targets keep
     ensureWorkdir(root, cwd).then(() => prepareMountTargets(root)),
     resolveUser(userDbReaderForRoot(root), spec.user ?? ''),
-    lookupCommand(root, spec.command[0] ?? '', cwd, envValue(env, 'PATH') ?? ''),
-    populateDev(`${runDir}/${RUN_DIR.dev}`, tools),
+    spec.script !== undefined
+      ? Promise.resolve<CommandLookup>({ found: true, path: SCRIPT_PATH })
+      : lookupCommand(root, spec.command[0] ?? '', cwd, envValue(env, 'PATH') ?? ''),
+    populateDev(devDir, tools).then(async () => {
+      if (spec.script !== undefined) await writeFile(`${devDir}${SCRIPT_PATH.slice('/dev'.length)}`, spec.script, { mode: 0o755 });
+    }),
     populateStage(`${runDir}/${RUN_DIR.stage}`, host),
   ]);
   return { targets, user, command };
