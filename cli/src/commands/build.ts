@@ -80,7 +80,8 @@ export const registerBuild: RegisterCommand = (program, io, signal) =>
     const command = commandOf(rest);
     const ctx = makeContext(command, io, signal);
     if (!existsSync(contextDir) || !statSync(contextDir).isDirectory()) {
-      const suggestion = command.parent?.commands.find((c) => c.name() !== 'build' && levenshtein(c.name(), contextDir) <= 2);
+      const { dockerfile } = await builderModule();
+      const suggestion = command.parent?.commands.find((c) => c.name() !== 'build' && dockerfile.editDistance(c.name(), contextDir) <= 2);
       throw new CommandFailed(
         `build context "${contextDir}" is not a directory${suggestion ? ` (did you mean tsbuild ${suggestion.name()}?)` : ''}`,
         ExitCode.usage,
@@ -126,18 +127,3 @@ export const registerBuild: RegisterCommand = (program, io, signal) =>
       renderer.stop();
     }
   });
-
-/** Edit distance, for suggesting a command when the context argument is a typo of one. */
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
-}

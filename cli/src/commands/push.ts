@@ -28,7 +28,7 @@ export const registerPush: RegisterCommand = (program, io, signal) =>
       .option('--digestfile <file>', 'write the digest of the pushed manifest to this file'),
   ).action(async (image: string, destination: string | undefined, options: RegistryFlags & { digestfile?: string }, ...rest: unknown[]) => {
     const { pushImage } = await imageModule();
-    const { familiarRepositoryName, parseReference } = await ociModule();
+    const { parseReference } = await ociModule();
     const ctx = makeContext(commandOf(rest), io, signal);
     const store = await ctx.store();
     const display = createProgressDisplay(io.stderr);

@@ -71,3 +71,4 @@ export {
   type StageSource,
 } from './stages.js';
 export { resolveRunCommand, type RunCommand } from './run-command.js';
+export { editDistance } from './instruction-parser.js';

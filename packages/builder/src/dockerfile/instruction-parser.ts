@@ -51,7 +51,8 @@ const KEYWORDS: readonly Keyword[] = [
 /** The first stage name rule of BuildKit: lower-case letter first, then letters, digits, `-`, `_`, `.`. */
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance between two words (for "did you mean" suggestions). */
+export function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let previous = row[0]!;

@@ -13,6 +13,7 @@ import {
 } from '@tsbuild/oci';
 import { AmbiguousImageError, ImageNotFoundError, MissingBlobError, StoreError } from '../errors.js';
 import { acquireLock, withLock, type HeldLock } from '../fs/lock.js';
+import { groupIndexEntries } from '../layout/index-entries.js';
 import { CONTAINERD_NAME_ANNOTATION, OciLayout, REF_NAME_ANNOTATION } from '../layout/oci-layout.js';
 import type { Image, Layer } from '../model.js';
 import type { RawManifest } from '../transport/types.js';
@@ -125,15 +126,8 @@ export class ImageStore {
   /** Lists the images in the store, one entry per manifest, with all its names. */
   async listImages(): Promise<StoredImage[]> {
     const index = await this.readIndex();
-    const byDigest = new Map<string, { descriptor: Descriptor; names: string[] }>();
-    for (const descriptor of index.manifests) {
-      const entry = byDigest.get(descriptor.digest) ?? { descriptor, names: [] };
-      const name = descriptor.annotations?.[REF_NAME_ANNOTATION];
-      if (name !== undefined && !entry.names.includes(name)) entry.names.push(name);
-      byDigest.set(descriptor.digest, entry);
-    }
     const images: StoredImage[] = [];
-    for (const { descriptor, names } of byDigest.values()) {
+    for (const { descriptor, names } of groupIndexEntries(index.manifests, (d) => d.annotations?.[REF_NAME_ANNOTATION])) {
       images.push(await this.describe(descriptor, names));
     }
     return images;

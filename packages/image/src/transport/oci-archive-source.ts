@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { DigestingStream, ImageIndexSchema, OciLayoutSchema, digestHex, parseDigest, verifyBytes, type Descriptor, type Digest, type ImageIndex } from '@tsbuild/oci';
 import type { ArchiveFile } from '../archive/archive-file.js';
 import { ArchiveError } from '../errors.js';
+import { groupIndexEntries } from '../layout/index-entries.js';
 import { nameFromAnnotations } from './archive-names.js';
 import type { ImageSource, SourceBlobOptions, SourceImage } from './types.js';
 
@@ -72,15 +73,8 @@ export class OciArchiveSource implements ImageSource {
 
   async listImages(): Promise<SourceImage[]> {
     const index = await readArchiveIndex(this.archive);
-    const byDigest = new Map<string, { descriptor: Descriptor; names: string[] }>();
-    for (const descriptor of index.manifests) {
-      const entry = byDigest.get(descriptor.digest) ?? { descriptor, names: [] };
-      const name = nameFromAnnotations(descriptor.annotations);
-      if (name !== undefined && !entry.names.includes(name)) entry.names.push(name);
-      byDigest.set(descriptor.digest, entry);
-    }
     const images: SourceImage[] = [];
-    for (const { descriptor, names } of byDigest.values()) {
+    for (const { descriptor, names } of groupIndexEntries(index.manifests, (d) => nameFromAnnotations(d.annotations))) {
       const bytes = await readLayoutBlob(this.archive, descriptor);
       images.push({ names, manifest: { bytes, digest: parseDigest(descriptor.digest), mediaType: descriptor.mediaType } });
     }

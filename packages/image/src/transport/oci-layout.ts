@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { parseDigest, type Descriptor, type Digest } from '@tsbuild/oci';
+import { groupIndexEntries } from '../layout/index-entries.js';
 import { CONTAINERD_NAME_ANNOTATION, OciLayout, REF_NAME_ANNOTATION } from '../layout/oci-layout.js';
 import { fullReferenceName } from '../store/names.js';
 import { nameFromAnnotations } from './archive-names.js';
@@ -21,15 +22,8 @@ export class OciLayoutSource implements ImageSource {
   async listImages(): Promise<SourceImage[]> {
     await this.layout.validate();
     const index = await this.layout.readIndex();
-    const byDigest = new Map<string, { descriptor: Descriptor; names: string[] }>();
-    for (const descriptor of index.manifests) {
-      const entry = byDigest.get(descriptor.digest) ?? { descriptor, names: [] };
-      const name = nameFromAnnotations(descriptor.annotations);
-      if (name !== undefined && !entry.names.includes(name)) entry.names.push(name);
-      byDigest.set(descriptor.digest, entry);
-    }
     const images: SourceImage[] = [];
-    for (const { descriptor, names } of byDigest.values()) {
+    for (const { descriptor, names } of groupIndexEntries(index.manifests, (d) => nameFromAnnotations(d.annotations))) {
       const bytes = await this.layout.readBlob(descriptor);
       images.push({ names, manifest: { bytes, digest: parseDigest(descriptor.digest), mediaType: descriptor.mediaType } });
     }
