@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxImage, type BusyboxImage } from './helpers/busybox.js';
@@ -97,6 +97,26 @@ describe('archives move between tsbuild, skopeo and umoci', () => {
       expect((await inspect(again, 'second:2')).configDigest).toBe((await inspect(root, 'busybox')).configDigest);
     });
   }
+
+  it('saves an image of several layers in both formats (layers copied concurrently)', async () => {
+    const root = join(work, 'store-layers');
+    await tsbuild(root, ['load', '-i', busybox.ociArchive]);
+    const context = join(work, 'layers-context');
+    await mkdir(context);
+    await writeFile(join(context, 'Dockerfile'), 'FROM busybox\nRUN echo a > /a\nRUN echo b > /b\nRUN echo c > /c\n');
+    expect((await tsbuild(root, ['build', '-q', '-t', 'layers:1', context])).code).toBe(0);
+    const reference = join(work, 'layers-unpacked');
+    await tsbuild(root, ['unpack', 'layers:1', reference]);
+    for (const format of ['docker-archive', 'oci-archive'] as const) {
+      const archive = join(work, `layers.${format}.tar`);
+      expect((await tsbuild(root, ['save', '--format', format, '-o', archive, 'layers:1'])).code).toBe(0);
+      const layout = join(work, `layers-${format}`);
+      await runOk('skopeo', ['copy', '-q', `${format}:${archive}`, `oci:${layout}:x`]);
+      const bundle = join(work, `layers-bundle-${format}`);
+      await runOk('umoci', ['unpack', '--image', `${layout}:x`, bundle]);
+      expect(await treeListing(join(bundle, 'rootfs'))).toEqual(await treeListing(reference));
+    }
+  });
 
   it('writes each shared layer once when several images go into one archive', async () => {
     const root = join(work, 'store-shared');

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -90,6 +90,8 @@ class StreamSink implements TarSink {
  */
 export class ArchiveTarWriter {
   private position = 0;
+  /** Entries are written one after another even when callers add them concurrently (a copy moves 3 blobs at once). */
+  private queue: Promise<unknown> = Promise.resolve();
   private readonly sink: TarSink;
   private readonly spoolDir: string;
 
@@ -110,6 +112,13 @@ export class ArchiveTarWriter {
     return new ArchiveTarWriter(new StreamSink(stream), spoolDir);
   }
 
+  /** Runs `task` after every entry added before it has been written. */
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   private async write(data: Buffer): Promise<void> {
     await this.sink.write(data);
     this.position += data.length;
@@ -122,18 +131,24 @@ export class ArchiveTarWriter {
 
   /** Adds a directory entry. */
   async addDirectory(name: string): Promise<void> {
-    await this.write(encodeHeader(name.endsWith('/') ? name : `${name}/`, 0, '5', 0o755));
+    await this.serial(() => this.write(encodeHeader(name.endsWith('/') ? name : `${name}/`, 0, '5', 0o755)));
   }
 
   /** Adds a file from memory. */
   async addBuffer(name: string, data: Buffer): Promise<void> {
-    await this.write(encodeHeader(name, data.length, '0', 0o644));
-    if (data.length > 0) await this.write(data);
-    await this.pad(data.length);
+    await this.serial(async () => {
+      await this.write(encodeHeader(name, data.length, '0', 0o644));
+      if (data.length > 0) await this.write(data);
+      await this.pad(data.length);
+    });
   }
 
   /** Adds a file of known size from a stream; fails if the stream's length differs. */
   async addStream(name: string, size: number, stream: Readable): Promise<void> {
+    await this.serial(() => this.writeStream(name, size, stream));
+  }
+
+  private async writeStream(name: string, size: number, stream: Readable): Promise<void> {
     await this.write(encodeHeader(name, size, '0', 0o644));
     const written = await this.copy(stream);
     if (written !== size) throw new Error(`${name}: expected ${size} bytes, got ${written}`);
@@ -142,25 +157,26 @@ export class ArchiveTarWriter {
 
   /** Adds a file whose size is known only at the end of the stream. Returns the size. */
   async addStreamOfUnknownSize(name: string, stream: Readable): Promise<number> {
-    if (this.sink.patch) {
+    if (!this.sink.patch) {
+      // spool outside the queue (it may take long), then write in turn
+      const spoolPath = join(this.spoolDir, tempName('spool'));
+      try {
+        await pipeline(stream, createWriteStream(spoolPath, { highWaterMark: 1 << 20 }));
+        const size = (await stat(spoolPath)).size;
+        await this.addStream(name, size, createReadStream(spoolPath, { highWaterMark: 1 << 20 }));
+        return size;
+      } finally {
+        await rm(spoolPath, { force: true });
+      }
+    }
+    return this.serial(async () => {
       const headerAt = this.position;
       await this.write(encodeHeader(name, 0, '0', 0o644));
       const size = await this.copy(stream);
-      await this.sink.patch(headerAt, encodeHeader(name, size, '0', 0o644));
+      await this.sink.patch!(headerAt, encodeHeader(name, size, '0', 0o644));
       await this.pad(size);
       return size;
-    }
-    const spoolPath = join(this.spoolDir, tempName('spool'));
-    try {
-      await pipeline(stream, createWriteStream(spoolPath, { highWaterMark: 1 << 20 }));
-      const handle = await open(spoolPath, 'r');
-      const size = (await handle.stat()).size;
-      await handle.close();
-      await this.addStream(name, size, createReadStream(spoolPath, { highWaterMark: 1 << 20 }));
-      return size;
-    } finally {
-      await rm(spoolPath, { force: true });
-    }
+    });
   }
 
   private async copy(stream: Readable): Promise<number> {
@@ -175,8 +191,10 @@ export class ArchiveTarWriter {
 
   /** Writes the end-of-archive marker and closes (renaming a file into place). */
   async finish(): Promise<void> {
-    await this.write(ZERO);
-    await this.sink.finish();
+    await this.serial(async () => {
+      await this.write(ZERO);
+      await this.sink.finish();
+    });
   }
 
   /** Discards the archive (removes the staged file). */

@@ -100,6 +100,26 @@ describe('ArchiveTarWriter', () => {
     expect(seen.get('blobs/unknown')!.equals(big)).toBe(true);
   });
 
+  it('writes entries added concurrently one after another', async () => {
+    const out = join(dir, 'concurrent.tar');
+    const writer = await ArchiveTarWriter.toFile(out);
+    const slow = async function* (byte: number): AsyncGenerator<Buffer> {
+      for (let i = 0; i < 20; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        yield Buffer.alloc(50_000, byte);
+      }
+    };
+    await Promise.all([
+      writer.addStream('a', 1_000_000, Readable.from(slow(0x61))),
+      writer.addStreamOfUnknownSize('b', Readable.from(slow(0x62))),
+      writer.addStream('c', 1_000_000, Readable.from(slow(0x63))),
+    ]);
+    await writer.finish();
+    for (const [name, byte] of [['a', 'a'], ['b', 'b'], ['c', 'c']] as const) {
+      expect(execFileSync('tar', ['-xOf', out, name]).equals(Buffer.alloc(1_000_000, byte))).toBe(true);
+    }
+  });
+
   it('spools entries of unknown size when writing to a stream', async () => {
     const sink = new PassThrough();
     const collected = readAll(sink);
