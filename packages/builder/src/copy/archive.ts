@@ -179,7 +179,7 @@ export async function extractArchive(writer: UpperWriter, tar: AsyncIterable<Buf
       };
       let written = 0;
       if (parts.length === 0) {
-        if (entry.type !== 'directory') throw fail(`the root entry ${JSON.stringify(entry.path)} is not a directory`, entry.path);
+        if (entry.type !== 'directory') continue; // a non-directory root entry (an empty name) is skipped, as docker does
         if (target.components.length > 0) {
           const parent = target.dirs[target.components.length - 1]!;
           writer.makeDirectory(parent, target.components.at(-1)!, meta);

@@ -193,7 +193,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, limits: TarRea
       if (Buffer.byteLength(path) > maxPathBytes || Buffer.byteLength(linkname) > maxPathBytes) {
         throw new LayerError(`entry name or link target over the limit of ${maxPathBytes} bytes ${where(offset)}`);
       }
-      if (path.length === 0) throw new LayerError(`entry with an empty name ${where(offset)}`);
+      if (path.length === 0) path = '.'; // as GNU tar and docker do: an empty name is the archive's root
       if (path.includes('\0') || linkname.includes('\0')) {
         throw new LayerError(`entry name or link target contains a NUL byte ${where(offset)}`, { entry: path });
       }
