@@ -7,7 +7,7 @@ packages=(
   skopeo umoci podman buildah runc
   busybox-static docker-registry openssl apache2-utils ca-certificates
   tini util-linux iproute2 libcap2-bin attr
-  tar gzip pigz zstd hyperfine python3
+  tar gzip pigz zstd hyperfine python3 debootstrap time
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -17,7 +17,6 @@ import {
   type ImageManifest,
   type Platform,
 } from '@tsbuild/oci';
-import { openUncompressed } from '@tsbuild/layers';
 import type { BlobProgress, ImageDestination, ImageSource, RawManifest, SourceImage } from './transport/types.js';
 
 /** Options for {@link copyImage}. */
@@ -82,6 +81,7 @@ export async function copyImage(
         return;
       }
       const blob = await source.openBlob(descriptor, { verify: true, signal });
+      const { openUncompressed } = await import('@tsbuild/layers'); // not loaded by commands that never convert a layer
       const { compression, stream } = await openUncompressed(blob);
       const verified = stream.pipe(new DigestingStream({ digest: diffID, what: `layer ${digest} (diffID ${diffID}) in ${source.description}` }));
       stream.on('error', (err) => verified.destroy(err));

@@ -10,7 +10,7 @@ import {
   type ImageReference,
   type Platform,
 } from '@tsbuild/oci';
-import { RegistryClient, type RegistryClientOptions, type UploadResult } from '@tsbuild/registry-client';
+import type { RegistryClient, RegistryClientOptions, UploadResult } from '@tsbuild/registry-client';
 import { copyImage, type CopiedImage, type CopyOptions } from './copy.js';
 import { BlobSources } from './store/blob-sources.js';
 import { storeName } from './store/names.js';
@@ -89,6 +89,9 @@ async function withClient<T>(registry: string, options: RegistryTransferOptions,
     if (options.client.registry !== registry) throw new InvalidReferenceError(`the client is for registry ${options.client.registry}, not ${registry}`);
     return fn(options.client);
   }
+  // loaded here, not at start-up: the HTTP stack costs ~0.1 s of module loading that store-only commands and cached
+  // builds do not need
+  const { RegistryClient } = await import('@tsbuild/registry-client');
   const client = new RegistryClient({ ...connectionOptions(options), registry });
   try {
     return await fn(client);

@@ -1,5 +1,4 @@
 import { mkdir, readdir } from 'node:fs/promises';
-import { applyLayer } from '@tsbuild/layers';
 import { StoreError } from './errors.js';
 import type { ImageStore } from './store/store.js';
 
@@ -22,6 +21,7 @@ export async function unpackImage(store: ImageStore, query: string, dir: string,
   for (const [index, layer] of image.layers.entries()) {
     options.signal?.throwIfAborted();
     options.onLayer?.(index, image.layers.length, layer.descriptor.digest);
+    const { applyLayer } = await import('@tsbuild/layers');
     await applyLayer(await layer.open(options.signal), dir, { mode: 'rootfs', expectedDiffID: layer.diffID, ...(options.signal ? { signal: options.signal } : {}) });
   }
 }

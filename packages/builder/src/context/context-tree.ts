@@ -1,9 +1,8 @@
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import type { IgnoreRules } from './dockerignore.js';
 import { ContextError } from './errors.js';
-import { MAX_SYMLINKS } from './layer-stack.js';
 import type { SourceTree, TreeNodeBase } from './select.js';
-import { byName, joinRel, sourceEntryOf, type SourceEntry } from './source.js';
+import { byName, joinRel, MAX_SYMLINKS, sourceEntryOf, type SourceEntry } from './source.js';
 
 /** A path of the build context. */
 export type ContextNode = TreeNodeBase;

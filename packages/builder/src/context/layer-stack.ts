@@ -1,10 +1,9 @@
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { ContextError } from './errors.js';
-import { byName } from './source.js';
+import { byName, MAX_SYMLINKS } from './source.js';
 import { layersXattrIo, type XattrIo } from './xattr-io.js';
 
-/** Linux gives up after this many symlinks in one lookup; so do we. */
-export const MAX_SYMLINKS = 40;
+export { MAX_SYMLINKS };
 
 /** A directory of the merged view: the layers that contribute to it, top first. */
 export interface DirNode {

@@ -1,6 +1,9 @@
 import type { Stats } from 'node:fs';
 import type { Digest } from '@tsbuild/oci';
 
+/** Linux gives up after this many symlinks in one lookup; so do we. */
+export const MAX_SYMLINKS = 40;
+
 /** What a source entry is. Sockets are listed so that a copy can say it left them out. */
 export type SourceEntryType = 'file' | 'directory' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
 

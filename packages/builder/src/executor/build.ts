@@ -12,7 +12,7 @@ import {
 import { ImageNotFoundError, storeName, type ImageStore } from '@tsbuild/image';
 import { parseDockerfile, planStages, type PlannedStage, type StageSource } from '../dockerfile/index.js';
 import { CopyRunner } from './copy-runner.js';
-import { BuildError } from './errors.js';
+import { BuildError, type ErrorLocation } from './errors.js';
 import type { BuildEventHandler } from './events.js';
 import { configBytes, configFromBase, scratchConfig } from './image-config.js';
 import { Snapshots } from './snapshots.js';
@@ -101,7 +101,7 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
   });
   for (const warning of plan.warnings) onEvent({ type: 'warning', message: warning });
   const label = (stage: PlannedStage): string => stage.name ?? `stage-${stage.index}`;
-  const totalSteps = plan.order.reduce((sum, stage) => sum + stage.stage.instructions.length + 1, 0);
+  let totalSteps = plan.order.reduce((sum, stage) => sum + stage.stage.instructions.length + 1, 0);
   onEvent({ type: 'plan', stages: plan.order.map(label), skipped: plan.skipped.map((i) => label(plan.stages[i]!)), steps: totalSteps });
 
   const store = options.store;
@@ -121,7 +121,7 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
   const results = new Map<number, StageResult>();
   const images = new Map<string, Promise<StageResult>>();
 
-  const imageResult = (reference: string, platform: Platform, instruction: PlannedStage['stage']['from']): Promise<StageResult> => {
+  const imageResult = (reference: string, platform: Platform, instruction: ErrorLocation): Promise<StageResult> => {
     let pending = images.get(reference);
     if (!pending) {
       pending = resolveBaseImage(options, reference, platform, instruction, onEvent);
@@ -147,15 +147,20 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
     signal: options.signal,
     now: () => (epoch !== undefined ? new Date(epoch * 1000) : new Date()).toISOString(),
     nextStep: () => ++step,
-    totalSteps,
+    get totalSteps() {
+      return totalSteps;
+    },
+    addSteps: (count: number) => {
+      totalSteps += count;
+    },
     copy: copyRunner,
-    resolveSource: async (source: StageSource) => {
+    resolveSource: async (source: StageSource, instruction?: ErrorLocation) => {
       if (source.kind === 'stage') {
         const result = results.get(source.index);
         if (!result) throw new BuildError(undefined, `stage ${source.index} has not been built`);
         return result;
       }
-      return imageResult(source.reference, plan.platform, plan.target.stage.from);
+      return imageResult(source.reference, plan.platform, instruction ?? plan.target.stage.from);
     },
     lowerDirsOf: (result: StageResult) =>
       snapshots.ensure(
@@ -201,7 +206,7 @@ async function resolveBaseImage(
   options: BuildOptions,
   reference: string,
   platform: Platform,
-  instruction: PlannedStage['stage']['from'],
+  instruction: ErrorLocation,
   onEvent: BuildEventHandler,
 ): Promise<StageResult> {
   const store = options.store;

@@ -1,8 +1,14 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsbuildError, sha256Digest } from '@tsbuild/oci';
-import { checksumSources, ImageFs, openBuildContext, type BuildContext, type RemoteSource, type SelectedSource } from '../context/index.js';
-import { copyToUpperDir, fetchRemoteSource, isRemoteUrl, makeDirectoryInUpper, type CopySource } from '../copy/index.js';
+// Only what a cached step needs is imported here; the copy engine and the image view (which pull in the layer
+// engine) are loaded when a step really copies (`engine()`, `imageFs()`).
+import { openBuildContext, type BuildContext } from '../context/build-context.js';
+import { checksumSources } from '../context/checksum.js';
+import type { ImageFs } from '../context/image-fs.js';
+import type { RemoteSource, SelectedSource } from '../context/source.js';
+import type { CopySource } from '../copy/index.js';
+import { fetchRemoteSource, isRemoteUrl } from '../copy/remote.js';
 import { resolveStageSource, type AddInstruction, type CopyInstruction } from '../dockerfile/index.js';
 import { resolveUser } from '../run/index.js';
 import { BuildError } from './errors.js';
@@ -34,6 +40,15 @@ function parseChmod(instruction: CopyLike): number | undefined {
   if (instruction.chmod === undefined) return undefined;
   if (!/^[0-7]{1,4}$/.test(instruction.chmod)) throw new BuildError(instruction, `invalid --chmod "${instruction.chmod}": expected an octal mode such as 755`);
   return Number.parseInt(instruction.chmod, 8);
+}
+
+/** The copy engine, loaded on first use. */
+const engine = (): Promise<typeof import('../copy/index.js')> => import('../copy/index.js');
+
+/** A merged view of lower dirs (loaded on first use). */
+async function imageFs(...args: ConstructorParameters<typeof ImageFs>): Promise<ImageFs> {
+  const { ImageFs: View } = await import('../context/image-fs.js');
+  return new View(...args);
 }
 
 /**
@@ -81,9 +96,9 @@ export class CopyRunner implements CopyStepRunner {
     const patterns = instruction.sources.filter((source) => !urls.includes(source));
     if (instruction.keyword === 'COPY' && instruction.from !== undefined) {
       const source = resolveStageSource(stage.dockerfile, instruction.from, stage.planned.index, instruction);
-      const result = await stage.resolveSource(source);
+      const result = await stage.resolveSource(source, instruction);
       const lowerDirs = await stage.lowerDirsOf(result);
-      const view = new ImageFs(lowerDirs, { name: source.kind === 'stage' ? `stage ${instruction.from}` : instruction.from, instruction: 'COPY' });
+      const view = await imageFs(lowerDirs, { name: source.kind === 'stage' ? `stage ${instruction.from}` : instruction.from, instruction: 'COPY' });
       return { local: view.select(patterns), urls: [], fromKey: result.cacheKey };
     }
     const context = await this.buildContext();
@@ -96,7 +111,7 @@ export class CopyRunner implements CopyStepRunner {
       if (instruction.keyword === 'COPY' && instruction.from !== undefined) {
         // A stage's cache key names its content: no need to extract and hash it again.
         const source = resolveStageSource(stage.dockerfile, instruction.from, stage.planned.index, instruction);
-        const result = await stage.resolveSource(source);
+        const result = await stage.resolveSource(source, instruction);
         return sha256Digest(`from ${result.cacheKey}`);
       }
       const { local, urls } = await this.sources(stage, instruction);
@@ -138,6 +153,7 @@ export class CopyRunner implements CopyStepRunner {
       const sources: CopySource[] = [...local];
       for (const url of urls) sources.push(await this.download(instruction, url, stage.signal));
       await mkdir(upper, { recursive: true });
+      const { copyToUpperDir } = await engine();
       await copyToUpperDir({
         sources,
         dest: instruction.dest,
@@ -162,7 +178,7 @@ export class CopyRunner implements CopyStepRunner {
   private async resolveChown(instruction: CopyLike, lowerDirs: readonly string[]): Promise<{ uid: number; gid: number }> {
     const spec = instruction.chown!;
     const [user, group] = spec.split(':') as [string, string | undefined];
-    const reader = new ImageFs(lowerDirs).userDbReader();
+    const reader = (await imageFs(lowerDirs)).userDbReader();
     try {
       const resolved = await resolveUser(reader, group !== undefined ? `${user}:${group}` : user);
       return { uid: resolved.uid, gid: group !== undefined ? resolved.gid : resolved.uid };
@@ -176,9 +192,10 @@ export class CopyRunner implements CopyStepRunner {
     let owner: { uid: number; gid: number } | undefined;
     const user = stage.config.config.User;
     if (user) {
-      const resolved = await resolveUser(new ImageFs(lowerDirs).userDbReader(), user).catch(() => undefined);
+      const resolved = await resolveUser((await imageFs(lowerDirs)).userDbReader(), user).catch(() => undefined);
       if (resolved) owner = { uid: resolved.uid, gid: resolved.gid };
     }
+    const { makeDirectoryInUpper } = await engine();
     return makeDirectoryInUpper({ path, lowerDirs, upperDir: upper, ...(owner ? { owner } : {}), timestamp: stage.timestamp });
   }
 

@@ -1,6 +1,6 @@
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createLayerFromDirectory, createLayerFromUpperDir, type LayerResult } from '@tsbuild/layers';
+import type { LayerResult } from '@tsbuild/layers';
 import type { Compression } from '@tsbuild/oci';
 import type { ImageStore } from '@tsbuild/image';
 
@@ -87,6 +87,8 @@ export async function writeLayerToStore(
   exclude: readonly string[],
   signal?: AbortSignal,
 ): Promise<LayerResult> {
+  // the layer engine is loaded when a step makes a layer, not at start-up (a cached build never needs it)
+  const { createLayerFromDirectory, createLayerFromUpperDir } = await import('@tsbuild/layers');
   let result: LayerResult | undefined;
   await store.layout.ingestBlob(async (sink) => {
     const options = {

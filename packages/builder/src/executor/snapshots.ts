@@ -1,7 +1,6 @@
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { applyLayer } from '@tsbuild/layers';
 import { digestHex, type Digest } from '@tsbuild/oci';
 import { removeStaleTemporaries, tempName, type Layer } from '@tsbuild/image';
 import { chainIDs } from './chain.js';
@@ -57,6 +56,9 @@ export class Snapshots {
    */
   async ensure(layers: readonly Layer[], signal?: AbortSignal): Promise<string[]> {
     const ids = chainIDs(layers.map((layer) => layer.diffID));
+    const missing = (await Promise.all(ids.map((id) => this.has(id)))).some((present) => !present);
+    if (!missing) return ids.map((id) => this.pathFor(id)).reverse();
+    const { applyLayer } = await import('@tsbuild/layers'); // loaded only when something must be extracted
     const limit = pLimit(2);
     await Promise.all(
       layers.map((layer, i) =>

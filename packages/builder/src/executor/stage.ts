@@ -17,7 +17,7 @@ import {
 } from '../dockerfile/index.js';
 import { runInSnapshot, SCRIPT_PATH } from '../run/index.js';
 import { chainIDs } from './chain.js';
-import { BuildError } from './errors.js';
+import { BuildError, type ErrorLocation } from './errors.js';
 import type { BuildEventHandler } from './events.js';
 import { envMap, type MutableConfig } from './image-config.js';
 import { mountPointsToExclude, removeExcluded, upperHasChanges, writeLayerToStore, type LayerFormat } from './layer-writer.js';
@@ -55,10 +55,12 @@ export interface StageContext {
   /** Numbers steps across stages. */
   readonly nextStep: () => number;
   readonly totalSteps: number;
+  /** Counts steps the plan could not know of (a base image's ONBUILD triggers). */
+  readonly addSteps: (count: number) => void;
   /** Runs COPY and ADD (the copy engine). */
   readonly copy: CopyStepRunner;
   /** The result of an earlier stage, or of an image (pulled if needed), for `COPY --from`. */
-  readonly resolveSource: (source: StageSource) => Promise<StageResult>;
+  readonly resolveSource: (source: StageSource, instruction?: ErrorLocation) => Promise<StageResult>;
   /** The lower dirs (top first) of a stage result, extracting snapshots as needed. */
   readonly lowerDirsOf: (result: StageResult) => Promise<string[]>;
 }
@@ -73,13 +75,16 @@ export interface CopyStepRunner {
   makeWorkdir(stage: StageExecutor, path: string, upper: string): Promise<boolean>;
 }
 
-/** Keeps the last lines a RUN printed, for the error message when it fails. */
+/**
+ * Keeps the last lines a RUN printed, for the error message when it fails. Standard output and error share one
+ * `lines` list, so the tail keeps the order the lines came in and an error printed last is not pushed out.
+ */
 class OutputTail extends Writable {
-  private readonly lines: string[] = [];
   private partial = '';
 
   constructor(
     private readonly forward: (data: Buffer) => void,
+    private readonly lines: string[],
     private readonly keep = 10,
   ) {
     super();
@@ -95,8 +100,9 @@ class OutputTail extends Writable {
     callback();
   }
 
-  tail(): string[] {
-    return [...this.lines, ...(this.partial ? [this.partial] : [])].slice(-this.keep);
+  /** The last line of this stream when it did not end with a newline. */
+  pending(): string[] {
+    return this.partial ? [this.partial] : [];
   }
 }
 
@@ -154,8 +160,8 @@ export class StageExecutor {
   }
 
   /** What `COPY --from=<value>` refers to. */
-  async resolveSource(source: StageSource): Promise<StageResult> {
-    return this.context.resolveSource(source);
+  async resolveSource(source: StageSource, instruction?: ErrorLocation): Promise<StageResult> {
+    return this.context.resolveSource(source, instruction);
   }
 
   /** The lower dirs of another stage or image. */
@@ -177,6 +183,7 @@ export class StageExecutor {
   async run(): Promise<StageResult> {
     const triggers = this.config.config.OnBuild ?? [];
     delete this.config.config.OnBuild; // triggers run once, in the first image built on the base
+    this.context.addSteps(triggers.length);
     for (const expression of triggers) {
       let trigger: Instruction;
       try {
@@ -239,20 +246,24 @@ export class StageExecutor {
     const { instruction: expanded } = expandInstruction(instruction, this.envLookup(), this.context.dockerfile);
     const createdBy = applyMetadata(this.config, expanded, this.metadata);
     const key = stepKey(this.cacheKey, { step: createdBy });
-    const record = (await this.lookup(key)) ?? { created: this.context.now() };
-    await this.context.cache.put(key, record);
+    const hit = await this.lookup(key);
+    const record = hit ?? { created: this.context.now() };
+    if (!hit) await this.context.cache.put(key, record); // a hit is already recorded: no write (and no fsync)
     this.commitStep(key, createdBy, record);
-    return false;
+    return hit !== undefined; // reported CACHED like every other reused step
   }
 
   private async argStep(instruction: ArgInstruction): Promise<boolean> {
     const resolved = this.args.declare(instruction, envMap(this.config.config.Env));
     const createdBy = `ARG ${resolved.map((arg) => (arg.value !== undefined ? `${arg.name}=${arg.value}` : arg.name)).join(' ')}`;
-    const key = stepKey(this.cacheKey, { step: createdBy });
-    const record = (await this.lookup(key)) ?? { created: this.context.now() };
-    await this.context.cache.put(key, record);
+    // Keyed by the names only: as with docker, a new value is a cache miss where it is used (every later RUN has
+    // it in its environment; other steps key on their expanded words), not at its definition.
+    const key = stepKey(this.cacheKey, { step: 'ARG', names: resolved.map((arg) => arg.name) });
+    const hit = await this.lookup(key);
+    const record = hit ?? { created: this.context.now() };
+    if (!hit) await this.context.cache.put(key, record); // a hit is already recorded: no write (and no fsync)
     this.commitStep(key, createdBy, record);
-    return false;
+    return hit !== undefined; // reported CACHED like every other reused step
   }
 
   /** ARGs in scope for RUN, as BuildKit shows them in history (`|2 A=1 B=2 `). */
@@ -304,8 +315,9 @@ export class StageExecutor {
     const area = await this.context.snapshots.newWorkArea();
     try {
       const emit = (stream: 'stdout' | 'stderr') => (data: Buffer) => this.context.onEvent({ type: 'output', step, stream, data });
-      const stdout = new OutputTail(emit('stdout'));
-      const stderr = new OutputTail(emit('stderr'));
+      const lines: string[] = [];
+      const stdout = new OutputTail(emit('stdout'), lines);
+      const stderr = new OutputTail(emit('stderr'), lines);
       const result = await runInSnapshot({
         lowerDirs,
         upperDir: area.upper,
@@ -325,7 +337,7 @@ export class StageExecutor {
       });
       if (result.exitCode !== 0) {
         const how = result.signal ? `was killed by ${result.signal}` : `returned a non-zero code: ${result.exitCode}`;
-        const tail = [...stderr.tail(), ...stdout.tail()].slice(-10);
+        const tail = [...lines, ...stdout.pending(), ...stderr.pending()].slice(-10);
         throw new BuildError(instruction, `RUN ${command.kind === 'shell' ? command.command : shown}: the command ${how}`, { outputTail: tail });
       }
       const excluded = await mountPointsToExclude(area.upper, result.createdMountPoints, lowerDirs);

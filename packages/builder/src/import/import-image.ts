@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { cleanLayerPath, createLayer, createLayerFromDirectory, openUncompressed, readTar, type LayerResult } from '@tsbuild/layers';
+import type { LayerResult } from '@tsbuild/layers';
 import { MediaType, hostPlatform, sha256Digest, type Compression, type Digest, type ImageManifest } from '@tsbuild/oci';
 import { storeName, type ImageStore } from '@tsbuild/image';
 import { expandInstruction, parseInstruction } from '../dockerfile/index.js';
@@ -34,6 +34,7 @@ export interface ImportResult {
 
 /** Re-encodes a root filesystem tarball (any compression) as a layer, normalising entry names. */
 async function layerFromTarball(source: Readable, sink: import('node:stream').Writable, options: ImportOptions): Promise<LayerResult> {
+  const { cleanLayerPath, createLayer, openUncompressed, readTar } = await import('@tsbuild/layers');
   const { stream } = await openUncompressed(source);
   return createLayer(
     async (writer) => {
@@ -80,6 +81,7 @@ export async function importImage(store: ImageStore, source: string, name: strin
   let layer: LayerResult | undefined;
   await store.layout.ingestBlob(async (sink) => {
     if (kind === 'directory') {
+      const { createLayerFromDirectory } = await import('@tsbuild/layers');
       layer = await createLayerFromDirectory(source, sink, { compression: options.compression ?? 'gzip', ...(options.signal ? { signal: options.signal } : {}) });
     } else {
       const input = source === '-' ? options.stdin : createReadStream(source, { highWaterMark: 1 << 20 });

@@ -13,7 +13,7 @@ import {
 } from '@tsbuild/oci';
 import { AmbiguousImageError, ImageNotFoundError, MissingBlobError, StoreError } from '../errors.js';
 import { acquireLock, withLock, type HeldLock } from '../fs/lock.js';
-import { groupIndexEntries } from '../layout/index-entries.js';
+import { groupIndexEntries, type IndexImage } from '../layout/index-entries.js';
 import { CONTAINERD_NAME_ANNOTATION, OciLayout, REF_NAME_ANNOTATION } from '../layout/oci-layout.js';
 import type { Image, Layer } from '../model.js';
 import type { RawManifest } from '../transport/types.js';
@@ -156,15 +156,17 @@ export class ImageStore {
    * @throws ImageNotFoundError, AmbiguousImageError, InvalidReferenceError.
    */
   async findImage(query: string): Promise<StoredImage> {
-    const images = await this.listImages();
     const idMatch = SHORT_ID_RE.exec(query);
-    if (idMatch && query.startsWith('sha256:')) return this.byIdPrefix(images, idMatch[1]!, query);
-    let byName: StoredImage | undefined;
+    if (idMatch && query.startsWith('sha256:')) return this.byIdPrefix(await this.listImages(), idMatch[1]!, query);
+    // A name or a manifest digest is found in index.json alone: only that image's manifest and config are read
+    // (describing every image in the store would cost a read and a parse per image, dangling ones included).
+    const images = groupIndexEntries((await this.readIndex()).manifests, (d) => d.annotations?.[REF_NAME_ANNOTATION]);
+    let byName: IndexImage | undefined;
     let referenceError: unknown;
     try {
       const ref = parseReference(query);
       if (ref.digest !== undefined) {
-        byName = images.find((image) => image.manifest.digest === ref.digest);
+        byName = images.find((image) => image.descriptor.digest === ref.digest);
       } else {
         const name = storeName(ref);
         byName = images.find((image) => image.names.includes(name));
@@ -172,8 +174,8 @@ export class ImageStore {
     } catch (err) {
       referenceError = err;
     }
-    if (byName) return byName;
-    if (idMatch) return this.byIdPrefix(images, idMatch[1]!, query);
+    if (byName) return this.describe(byName.descriptor, byName.names);
+    if (idMatch) return this.byIdPrefix(await this.listImages(), idMatch[1]!, query);
     if (referenceError !== undefined) throw referenceError;
     throw new ImageNotFoundError(query);
   }
@@ -215,11 +217,14 @@ export class ImageStore {
    * as a dangling image.
    */
   async addImage(manifest: RawManifest, names: readonly string[]): Promise<void> {
-    await this.layout.putBlobBytes(manifest.bytes, manifest.digest);
-    await this.layout.syncBlobs();
     const parsed = parseManifest(manifest.bytes, manifest.mediaType, `manifest ${manifest.digest}`);
     const required: Descriptor[] = parsed.kind === 'manifest' ? [parsed.manifest.config, ...parsed.manifest.layers] : parsed.index.manifests;
     const normalized = names.map((name) => storeName(name));
+    // Already so (a rebuild that made the same image): nothing to write, so no lock, no fsync. index.json is only
+    // ever replaced whole, so reading it unlocked sees a consistent state, and the image was complete in it.
+    if (await this.alreadyIndexed(manifest, normalized, required)) return;
+    await this.layout.putBlobBytes(manifest.bytes, manifest.digest);
+    await this.layout.syncBlobs();
     await this.withIndexLock(async () => {
       for (const blob of required) {
         if (!(await this.layout.hasBlob(parseDigest(blob.digest), blob.size))) throw new MissingBlobError(`${this.layout.dir}`, blob.digest);
@@ -243,6 +248,32 @@ export class ImageStore {
       }
       manifests = keepDisplacedAsDangling(index.manifests, manifests);
       await this.layout.writeIndex({ ...index, manifests });
+    });
+  }
+
+  /** Whether the index already names this manifest exactly as {@link addImage} would (and its blob is there). */
+  private async alreadyIndexed(manifest: RawManifest, names: readonly string[], required: readonly Descriptor[]): Promise<boolean> {
+    for (const blob of [{ digest: manifest.digest, size: manifest.bytes.length }, ...required]) {
+      if (!(await this.layout.hasBlob(parseDigest(blob.digest), blob.size))) return false;
+    }
+    let index: ImageIndex;
+    try {
+      index = await this.readIndex();
+    } catch {
+      return false;
+    }
+    const same = (d: Descriptor): boolean => d.digest === manifest.digest && d.mediaType === manifest.mediaType && d.size === manifest.bytes.length;
+    if (names.length === 0) return index.manifests.some(same);
+    return names.every((name) => {
+      const entries = index.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === name);
+      const annotations = entries[0]?.annotations;
+      return (
+        entries.length === 1 &&
+        same(entries[0]!) &&
+        annotations !== undefined &&
+        Object.keys(annotations).length === 2 &&
+        annotations[CONTAINERD_NAME_ANNOTATION] === fullReferenceName(name)
+      );
     });
   }
 

@@ -19,7 +19,6 @@ import {
 } from '@tsbuild/oci';
 import type { ArchiveFile } from '../archive/archive-file.js';
 import type { TarEntryLocation } from '../archive/tar-index.js';
-import { detectCompression, openUncompressed } from '@tsbuild/layers';
 import { ArchiveError } from '../errors.js';
 import { storeName } from '../store/names.js';
 import { openLayoutBlob, parseJson, readArchiveIndex, readLayoutBlob } from './oci-archive-source.js';
@@ -131,6 +130,7 @@ export class DockerArchiveSource implements ImageSource {
    * and its diffID checked against the config, before anything is copied.
    */
   private async describeLayer(path: string, location: TarEntryLocation, diffID: Digest): Promise<Descriptor> {
+    const { detectCompression, openUncompressed } = await import('@tsbuild/layers');
     const head = await this.archive.readEntryHead(location, 4);
     if (detectCompression(head) === 'none') {
       this.blobs.set(diffID, { entry: location, size: location.size });

@@ -13,7 +13,7 @@ import {
   type ImageReference,
   type Platform,
 } from '@tsbuild/oci';
-import { resolveImage, type RegistryClient, type ResolvedImage, type UploadResult } from '@tsbuild/registry-client';
+import type { RegistryClient, ResolvedImage, UploadResult } from '@tsbuild/registry-client';
 import { storeName } from '../store/names.js';
 import type { BlobOpener, DestinationImage, ImageDestination, ImageSource, SourceBlobOptions, SourceImage } from './types.js';
 
@@ -72,6 +72,7 @@ export class RegistrySource implements ImageSource {
    * when the reference has a tag, and has no name when it is by digest only.
    */
   async listImages(): Promise<SourceImage[]> {
+    const { resolveImage } = await import('@tsbuild/registry-client');
     const resolved = (this.resolvedImage ??= await resolveImage(this.client, this.reference, {
       ...(this.options.platform !== undefined ? { platform: this.options.platform } : {}),
       ...(this.options.signal ? { signal: this.options.signal } : {}),
