@@ -4,6 +4,5 @@
  * @packageDocumentation
  */
 export * as dockerfile from './dockerfile/index.js';
-export * as sandbox from './run/index.js';
 export * from './executor/index.js';
 export * from './import/index.js';

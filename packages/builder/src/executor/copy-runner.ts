@@ -10,7 +10,7 @@ import type { RemoteSource, SelectedSource } from '../context/source.js';
 import type { CopySource } from '../copy/index.js';
 import { fetchRemoteSource, isRemoteUrl } from '../copy/remote.js';
 import { resolveStageSource, type AddInstruction, type CopyInstruction } from '../dockerfile/index.js';
-import { resolveUser } from '../run/index.js';
+import { resolveUser } from '../run/user.js';
 import { BuildError } from './errors.js';
 import type { CopyStepRunner, StageExecutor } from './stage.js';
 

@@ -1,5 +1,5 @@
 import type { ImageStore } from '@tsbuild/image';
-import { runEphemeral, type SandboxStdin } from '../run/index.js';
+import type { SandboxStdin } from '../run/index.js';
 import type { Writable } from 'node:stream';
 import { BuildError } from './errors.js';
 import { setEnv } from './image-config.js';
@@ -43,6 +43,7 @@ export async function runImage(store: ImageStore, query: string, options: RunIma
   await snapshots.init();
   const lowerDirs = await snapshots.ensure(image.layers, options.signal);
   const user = options.user ?? runtime.User;
+  const { runEphemeral } = await import('../run/run-ephemeral.js');
   const result = await runEphemeral({
     lowerDirs,
     command: argv,

@@ -15,7 +15,7 @@ import {
   type StageInstruction,
   type StageSource,
 } from '../dockerfile/index.js';
-import { runInSnapshot, SCRIPT_PATH } from '../run/index.js';
+import { SCRIPT_PATH } from '../run/sandbox-script.js';
 import { chainIDs } from './chain.js';
 import { BuildError, type ErrorLocation } from './errors.js';
 import type { BuildEventHandler } from './events.js';
@@ -318,6 +318,8 @@ export class StageExecutor {
       const lines: string[] = [];
       const stdout = new OutputTail(emit('stdout'), lines);
       const stderr = new OutputTail(emit('stderr'), lines);
+      // the sandbox code is loaded only when a RUN really runs (a cached build needs none of it)
+      const { runInSnapshot } = await import('../run/run-in-snapshot.js');
       const result = await runInSnapshot({
         lowerDirs,
         upperDir: area.upper,

@@ -6,7 +6,8 @@
 export { RunError, UserLookupError } from './errors.js';
 export { runInSnapshot, type RunInSnapshotOptions } from './run-in-snapshot.js';
 export { runEphemeral, type RunEphemeralOptions, type RunEphemeralResult } from './run-ephemeral.js';
-export { DEFAULT_HOSTNAME, SCRIPT_PATH, type SandboxOptions, type SandboxResult } from './sandbox.js';
+export { DEFAULT_HOSTNAME, type SandboxOptions, type SandboxResult } from './sandbox.js';
+export { SCRIPT_PATH } from './sandbox-script.js';
 export type { SandboxStdin } from './sandbox-process.js';
 export type { NetworkMode } from './sandbox-script.js';
 export { DEFAULT_PATH } from './environment.js';

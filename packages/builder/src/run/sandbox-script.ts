@@ -1,6 +1,9 @@
 /** Where the host tools are bound inside the sandbox (a tmpfs `/dev`: never committed). */
 export const TOOLS_DIR = '/dev/.tsbuild';
 
+/** Where a RUN heredoc script is written inside the sandbox (on its `/dev` tmpfs: never committed). */
+export const SCRIPT_PATH = `${TOOLS_DIR}/script`;
+
 /** Network modes of a sandbox: the host's network, or a new network namespace with only `lo`. */
 export type NetworkMode = 'host' | 'none';
 

@@ -15,11 +15,8 @@ import { joinRoot, resolveInRoot } from './resolve-in-root.js';
 import { createRunDir, removeRunDir } from './run-dir.js';
 import { findHostLayout, type HostLayout, populateDev, populateStage, RUN_DIR, sandboxFstab } from './sandbox-mounts.js';
 import { type SandboxExit, SandboxProcess, type SandboxStdin } from './sandbox-process.js';
-import { type NetworkMode, sandboxArgv, TOOLS_DIR } from './sandbox-script.js';
+import { type NetworkMode, sandboxArgv, SCRIPT_PATH } from './sandbox-script.js';
 import { type ResolvedUser, resolveUser, userDbReaderForRoot } from './user.js';
-
-/** Where a RUN heredoc script is written inside the sandbox (on its `/dev` tmpfs: never committed). */
-export const SCRIPT_PATH = `${TOOLS_DIR}/script`;
 
 
 /** The hostname of a sandbox when none is given. */

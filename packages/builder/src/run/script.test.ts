@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness } from './__fixtures__/harness.js';
-import { SCRIPT_PATH } from './sandbox.js';
+import { SCRIPT_PATH } from './sandbox-script.js';
 
 let harness: Harness;
 
