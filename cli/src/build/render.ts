@@ -25,7 +25,17 @@ export function createBuildRenderer(stream: ProgressStream, mode: ProgressMode |
   const labels = new Map<number, string>();
   const partial = new Map<number, string>();
   let lastStep = 0;
+  const running = new Set<number>();
   const line = (text: string): void => display.log(text);
+  // on a terminal, running steps show their elapsed time as it grows
+  const ticker = display.live
+    ? setInterval(() => {
+        for (const step of running) {
+          display.update(String(step), { label: `#${step} ${labels.get(step) ?? ''}`, status: `${seconds(Date.now() - (starts.get(step) ?? Date.now()))}` });
+        }
+      }, 100)
+    : undefined;
+  ticker?.unref();
 
   const flushOutput = (step: number): void => {
     const rest = partial.get(step);
@@ -50,8 +60,12 @@ export function createBuildRenderer(stream: ProgressStream, mode: ProgressMode |
           lastStep = Math.max(lastStep, event.step);
           const label = `[${event.stage} ${event.step}/${event.total}] ${event.text.replace(/\s+/g, ' ')}`;
           labels.set(event.step, label);
-          if (display.live) display.update(String(event.step), { label: `#${event.step} ${label}`, status: 'running' });
-          else line(`#${event.step} ${label}`);
+          if (display.live) {
+            running.add(event.step);
+            display.update(String(event.step), { label: `#${event.step} ${label}`, status: '0.0s' });
+          } else {
+            line(`#${event.step} ${label}`);
+          }
           break;
         }
         case 'output': {
@@ -64,6 +78,7 @@ export function createBuildRenderer(stream: ProgressStream, mode: ProgressMode |
         }
         case 'step-done': {
           flushOutput(event.step);
+          running.delete(event.step);
           const status = event.cached ? 'CACHED' : `DONE ${seconds(event.durationMs)}`;
           if (display.live) display.update(String(event.step), { label: `#${event.step} ${labels.get(event.step) ?? ''}`, status });
           else line(`#${event.step} ${status}`);
@@ -79,6 +94,7 @@ export function createBuildRenderer(stream: ProgressStream, mode: ProgressMode |
       }
     },
     stop(): void {
+      if (ticker) clearInterval(ticker);
       display.stop();
     },
   };

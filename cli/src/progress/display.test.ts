@@ -4,16 +4,17 @@ import { blobProgressReporter, blobStatus } from './blobs.js';
 import { createProgressDisplay, formatBytes, isLiveTerminal, type ProgressStream } from './display.js';
 
 /** A stream that records what is written, posing as a terminal of `columns` columns when `tty`. */
-function fakeStream(tty: boolean, columns?: number): ProgressStream & { text(): string } {
+function fakeStream(tty: boolean, columns?: number, rows = 24): ProgressStream & { text(): string } {
   const chunks: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
       chunks.push(chunk.toString('utf8'));
       callback();
     },
-  }) as Writable & { isTTY?: boolean; columns?: number; text(): string };
+  }) as Writable & { isTTY?: boolean; columns?: number; rows?: number; text(): string };
   stream.isTTY = tty;
   if (columns !== undefined) stream.columns = columns;
+  stream.rows = rows;
   stream.text = () => chunks.join('');
   return stream;
 }
@@ -26,6 +27,7 @@ describe('progress display', () => {
     expect(isLiveTerminal(fakeStream(true, 0), {})).toBe(false);
     expect(isLiveTerminal(fakeStream(true), {})).toBe(false);
     expect(isLiveTerminal(fakeStream(true, 80), { CI: 'true' })).toBe(false);
+    expect(isLiveTerminal(fakeStream(true, 80, 0), {})).toBe(false); // a pty with no height: redraws print nothing
     expect(isLiveTerminal(fakeStream(false, 80), {})).toBe(false);
     expect(createProgressDisplay(fakeStream(true, 0), { env: {} }).live).toBe(false);
   });

@@ -4,7 +4,7 @@ import type { createLogUpdate } from 'log-update';
 import { humanSize } from '../format.js';
 
 /** A stream as the progress display looks at it. */
-export type ProgressStream = Writable & { isTTY?: boolean; columns?: number };
+export type ProgressStream = Writable & { isTTY?: boolean; columns?: number; rows?: number };
 
 /** A change to one row: its status text and, while bytes move, how many of how many. */
 export interface RowUpdate {
@@ -42,7 +42,8 @@ export type ProgressMode = 'auto' | 'tty' | 'plain';
  * (some CI runners make one) makes redrawing libraries loop forever, so it gets plain lines.
  */
 export function isLiveTerminal(stream: ProgressStream, env: NodeJS.ProcessEnv = process.env): boolean {
-  return stream.isTTY === true && typeof stream.columns === 'number' && stream.columns > 0 && !env.CI && env.TERM !== 'dumb';
+  // a pty with no size (0 columns or 0 rows, as some CI runners make) gets plain lines: redrawing needs both
+  return stream.isTTY === true && (stream.columns ?? 0) > 0 && (stream.rows ?? 0) > 0 && !env.CI && env.TERM !== 'dumb';
 }
 
 /** Options of {@link createProgressDisplay}. */
