@@ -129,4 +129,23 @@ describe('tsbuild build: the step cache', () => {
     const rebased = await buildOk(ws.root, ['-t', 'cache:on-base-2', ctx]);
     expect(states(rebased.result.stderr).every((line) => line.startsWith('DONE '))).toBe(true);
   });
+
+  it('prune drops the build cache of untagged images but keeps what tagged images use', async () => {
+    const pruneCtx = await writeFiles(join(ws.work, 'prune-ctx'), { Dockerfile: 'FROM busybox\nRUN date +%s%N > /stamp\nRUN echo kept > /kept\n' });
+    await buildOk(ws.root, ['-t', 'prune:1', pruneCtx]);
+    const { readdir } = await import('node:fs/promises');
+    const snapshots = async (): Promise<number> => (await readdir(join(ws.root, 'snapshots'))).filter((name) => /^[a-f0-9]{64}$/.test(name)).length;
+    const withImage = await snapshots();
+    // untag every image built so far but the base: their layers, records and snapshots go
+    const images = JSON.parse((await tsbuild(ws.root, ['images', '--format', 'json'])).stdout) as Array<{ name: string | null }>;
+    for (const image of images) if (image.name && image.name !== 'busybox:latest') await tsbuild(ws.root, ['rmi', image.name]);
+    const pruned = await tsbuild(ws.root, ['prune']);
+    expect(pruned.code).toBe(0);
+    expect(pruned.stdout).toMatch(/Deleted [1-9]\d* build cache record\(s\) and [1-9]\d* snapshot\(s\)/);
+    expect(await snapshots()).toBeLessThan(withImage);
+    expect((await tsbuild(ws.root, ['check'])).stdout).toMatch(/0 corrupt, 0 missing, 0 orphaned/);
+    // the rebuild runs again (its cache is gone) and works
+    const again = await buildOk(ws.root, ['-t', 'prune:2', pruneCtx]);
+    expect(states(again.result.stderr).filter((line) => line.includes('RUN')).every((line) => line.startsWith('DONE '))).toBe(true);
+  });
 });

@@ -81,7 +81,7 @@ describe('store commands', () => {
     expect(missing.stderr).toMatch(/image nope:1 not found/);
     expect(missing.stdout).toBe('Untagged: localhost:5000/team/app:1\n');
     const pruned = await tsbuild(store, ['prune']);
-    expect(pruned.stdout).toMatch(/Deleted 0 dangling image\(s\) and 3 blob\(s\)\nTotal reclaimed space: 1\.\d+MB/);
+    expect(pruned.stdout).toMatch(/Deleted 0 dangling image\(s\) and 3 blob\(s\)\nDeleted 0 build cache record\(s\) and 0 snapshot\(s\)\nTotal reclaimed space: 1\.\d+MB of blobs/);
     expect(await readdir(join(store, 'oci/blobs/sha256'))).toEqual([]);
   });
 

@@ -16,7 +16,7 @@ export * from './copy.js';
 export * from './archive-io.js';
 export * from './registry-io.js';
 export { OciLayout, REF_NAME_ANNOTATION, CONTAINERD_NAME_ANNOTATION, type OpenBlobOptions } from './layout/oci-layout.js';
-export { ImageStore, defaultStoreRoot, type StoredImage } from './store/store.js';
+export { ImageStore, defaultStoreRoot, type PruneOptions, type StoredImage } from './store/store.js';
 export { storeName, splitStoreName, fullReferenceName } from './store/names.js';
 export { acquireLock, withLock, type HeldLock, type LockOptions } from './fs/lock.js';
 export { writeFileAtomic, tempName } from './fs/atomic.js';

@@ -169,16 +169,21 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
       ),
   };
 
+  // the shared garbage-collection lock: `tsbuild prune` cannot remove a layer this build wrote before it is tagged
+  const gc = await store.lockForWriting();
   try {
-    for (const planned of plan.order) await runStage(planned);
+    try {
+      for (const planned of plan.order) await runStage(planned);
+    } finally {
+      if (copyRunner instanceof CopyRunner) await copyRunner.cleanup();
+    }
+    const target = results.get(plan.target.index)!;
+    const committed = await commitImage(store, target, names, options);
+    onEvent({ type: 'image', id: committed.id, manifestDigest: committed.manifestDigest, names, durationMs: Date.now() - started });
+    return { ...committed, names };
   } finally {
-    if (copyRunner instanceof CopyRunner) await copyRunner.cleanup();
+    await gc.release();
   }
-
-  const target = results.get(plan.target.index)!;
-  const committed = await commitImage(store, target, names, options);
-  onEvent({ type: 'image', id: committed.id, manifestDigest: committed.manifestDigest, names, durationMs: Date.now() - started });
-  return { ...committed, names };
 
   async function runStage(planned: PlannedStage): Promise<void> {
     options.signal?.throwIfAborted();

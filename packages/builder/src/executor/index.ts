@@ -12,3 +12,4 @@ export type { BuildEvent, BuildEventHandler } from './events.js';
 export type { CopyStepRunner, StageExecutor, StageResult, BuiltLayer } from './stage.js';
 export { Snapshots, type WorkArea } from './snapshots.js';
 export { chainIDs } from './chain.js';
+export { pruneBuildCache, type BuildCachePruneResult } from './prune-cache.js';

@@ -17,8 +17,18 @@ import { groupIndexEntries, type IndexImage } from '../layout/index-entries.js';
 import { CONTAINERD_NAME_ANNOTATION, OciLayout, REF_NAME_ANNOTATION } from '../layout/oci-layout.js';
 import type { Image, Layer } from '../model.js';
 import type { RawManifest } from '../transport/types.js';
+import { BlobSources } from './blob-sources.js';
 import { fullReferenceName, storeName } from './names.js';
 import { removeStaleTemporaries } from './temporaries.js';
+
+/** Options of {@link ImageStore.prune}. */
+export interface PruneOptions {
+  /**
+   * Runs while the exclusive garbage-collection lock is still held, after the blobs are removed: for caches kept
+   * beside the store (the builder's step records and snapshots) to drop what refers to removed blobs.
+   */
+  onPruned?: (state: { readonly blobs: ReadonlySet<Digest>; readonly index: ImageIndex }) => Promise<void>;
+}
 
 /** An image in the store as `tsbuild images` lists it. */
 export interface StoredImage {
@@ -356,7 +366,7 @@ export class ImageStore {
    * Removes dangling images and every blob no image reaches (`tsbuild prune`), under the exclusive
    * garbage-collection lock so no concurrent write loses a blob.
    */
-  async prune(): Promise<{ removedImages: number; removedBlobs: number; freedBytes: number }> {
+  async prune(options: PruneOptions = {}): Promise<{ removedImages: number; removedBlobs: number; freedBytes: number }> {
     const gc = await acquireLock(this.lockPath('gc'), { shared: false });
     try {
       let removedImages = 0;
@@ -378,6 +388,9 @@ export class ImageStore {
         removedBlobs++;
         freedBytes += size;
       }
+      const remaining = new Set(reachable.keys());
+      await BlobSources.forStore(this).retainOnly(remaining);
+      await options.onPruned?.({ blobs: remaining, index });
       return { removedImages, removedBlobs, freedBytes };
     } finally {
       await gc.release();
