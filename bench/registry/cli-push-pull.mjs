@@ -5,6 +5,7 @@
 //
 //   npx tsc -b && node bench/registry/cli-push-pull.mjs
 //   BENCH_LAYERS=8 BENCH_LAYER_MIB=128 BENCH_RUNS=3 node bench/registry/cli-push-pull.mjs
+//   BENCH_DIR=/mnt/tmpfs node bench/registry/cli-push-pull.mjs   (store, layouts and registry data there: steadier than ext4)
 //
 // The layers are gzip streams (level 0: stored blocks, cheap to make) of random data, so skopeo keeps them as they
 // are instead of compressing them; the image is loaded into a tsbuild store from an oci-archive made with tar.
@@ -98,7 +99,7 @@ async function measured(command, args, env) {
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-const scratch = await mkdtemp(join(tmpdir(), 'tsbuild-bench-cli-push-pull-'));
+const scratch = await mkdtemp(join(process.env.BENCH_DIR ?? tmpdir(), 'tsbuild-bench-cli-push-pull-'));
 const registries = [];
 try {
   const env = { ...process.env, HOME: join(scratch, 'home') };
@@ -109,7 +110,7 @@ try {
   const root = join(scratch, 'store');
   await run(process.execPath, [TSBUILD, '--root', root, 'load', '-i', archive], { env });
   await rm(archive);
-  const tsbuild = (args) => measured(process.execPath, [TSBUILD, ...args], env);
+  const tsbuild = (args) => measured(process.execPath, [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), TSBUILD, ...args], env);
   const skopeo = (args) => measured('skopeo', ['copy', '-q', ...args], env);
 
   const results = { tsbuildPush: [], skopeoPush: [], tsbuildPull: [], skopeoPull: [] };

@@ -30,7 +30,7 @@ function probe(url) {
 
 /** Starts a registry; returns { host, stop }. */
 export async function startRegistry() {
-  const root = await mkdtemp(join(tmpdir(), 'tsbuild-bench-registry-'));
+  const root = await mkdtemp(join(process.env.BENCH_DIR ?? tmpdir(), 'tsbuild-bench-registry-'));
   const port = await freePort();
   const config = join(root, 'config.yml');
   await writeFile(

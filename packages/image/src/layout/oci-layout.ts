@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   DigestingStream,
@@ -126,8 +126,8 @@ export class OciLayout {
       const verifier = new DigestingStream({ digest, size: descriptor.size, what: `blob ${digest}` });
       const handle = await open(temp, 'wx', 0o644);
       try {
-        if (options.verify === false) await pipeline(source, (chunks: AsyncIterable<Buffer>) => writeAll(handle, chunks), ...(signal ? [{ signal }] : []));
-        else await pipeline(source, verifier, (chunks: AsyncIterable<Buffer>) => writeAll(handle, chunks), ...(signal ? [{ signal }] : []));
+        if (options.verify === false) await pipeline(source, new FileHandleSink(handle), ...(signal ? [{ signal }] : []));
+        else await pipeline(source, verifier, new FileHandleSink(handle), ...(signal ? [{ signal }] : []));
         await handle.sync();
       } finally {
         await handle.close();
@@ -143,7 +143,6 @@ export class OciLayout {
   /** Writes a small blob from memory (verified like {@link putBlob}) and returns its descriptor fields. */
   async putBlobBytes(data: Uint8Array, digest: Digest): Promise<void> {
     if (await this.hasBlob(digest, data.length)) return;
-    const { Readable } = await import('node:stream');
     await this.putBlob({ digest, size: data.length }, Readable.from([Buffer.from(data)]));
   }
 
@@ -209,26 +208,36 @@ export class OciLayout {
 const WRITE_BATCH_BYTES = 1 << 20;
 const WRITE_BATCH_BUFFERS = 256;
 
-/** Writes every chunk to a file handle, in order, batching small chunks into one `writev`. */
-async function writeAll(handle: FileHandle, chunks: AsyncIterable<Buffer>): Promise<void> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const flush = async (): Promise<void> => {
-    let buffers = pending;
-    pending = [];
-    pendingBytes = 0;
-    while (buffers.length > 0) {
-      let written = (await handle.writev(buffers)).bytesWritten;
-      while (buffers.length > 0 && written >= buffers[0]!.length) written -= buffers.shift()!.length;
-      if (written > 0) buffers[0] = buffers[0]!.subarray(written);
-    }
-  };
-  for await (const chunk of chunks) {
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    if (pendingBytes >= WRITE_BATCH_BYTES || pending.length >= WRITE_BATCH_BUFFERS) await flush();
+/**
+ * A writable that writes into an open file: chunks that arrive while a write is in flight are gathered by the
+ * stream and written together with `writev` (no copying them into one buffer), at most 256 at a time.
+ */
+class FileHandleSink extends Writable {
+  private readonly handle: FileHandle;
+
+  constructor(handle: FileHandle) {
+    super({ highWaterMark: WRITE_BATCH_BYTES });
+    this.handle = handle;
   }
-  await flush();
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.writeBuffers([chunk]).then(() => callback(), callback);
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    this.writeBuffers(chunks.map(({ chunk }) => chunk)).then(() => callback(), callback);
+  }
+
+  private async writeBuffers(all: Buffer[]): Promise<void> {
+    for (let start = 0; start < all.length; start += WRITE_BATCH_BUFFERS) {
+      const buffers = all.slice(start, start + WRITE_BATCH_BUFFERS);
+      while (buffers.length > 0) {
+        let written = (await this.handle.writev(buffers)).bytesWritten;
+        while (buffers.length > 0 && written >= buffers[0]!.length) written -= buffers.shift()!.length;
+        if (written > 0) buffers[0] = buffers[0]!.subarray(written);
+      }
+    }
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
