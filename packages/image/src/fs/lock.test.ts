@@ -60,3 +60,29 @@ describe('acquireLock', () => {
     await lock.release();
   });
 });
+
+describe('acquireLock and child processes', () => {
+  it('is not inherited by a child spawned while it is held', async () => {
+    const path = join(dir, 'inherit.lock');
+    const lock = await acquireLock(path);
+    const child = spawn('sleep', ['5'], { stdio: 'ignore' });
+    try {
+      await lock.release();
+      const again = await acquireLock(path);
+      await again.release();
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('stops waiting when its signal aborts', async () => {
+    const path = join(dir, 'abort.lock');
+    const held = await acquireLock(path);
+    const controller = new AbortController();
+    const waiting = acquireLock(path, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await expect(waiting).rejects.toThrow();
+    await held.release();
+    await (await acquireLock(path)).release();
+  });
+});

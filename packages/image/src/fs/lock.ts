@@ -16,37 +16,48 @@ export interface LockOptions {
 }
 
 /**
- * Takes an exclusive (or shared) `flock(2)` on `path` (created if missing), waiting for other holders. The lock is held by a
- * small `flock(1)` child that waits on its standard input: if this process dies, even by `kill -9`, the pipe
- * closes, the child exits and the kernel releases the lock, so no stale lock is ever left behind.
+ * Takes an exclusive (or shared) `flock(2)` on `path` (created if missing), waiting for other holders.
+ *
+ * Node has no `flock`, so this process opens the file and hands that open file description to a short-lived
+ * `flock(1)` (as its fd 3) which locks it and exits. A `flock` lock belongs to the open file description, not to the
+ * process that asked for it, so the lock stays held by this process's descriptor until {@link HeldLock.release}
+ * closes it — or until this process dies, even by `kill -9`, when the kernel closes it: no stale lock is ever left
+ * behind. The descriptor is close-on-exec, so children spawned later do not inherit the lock.
  */
 export async function acquireLock(path: string, options: LockOptions = {}): Promise<HeldLock> {
   const { shared = false, signal } = options;
   await mkdir(dirname(path), { recursive: true });
-  await (await open(path, 'a')).close();
-  const mode = shared ? '--shared' : '--exclusive';
-  const child = spawn('flock', [mode, path, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    signal,
-  });
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout.once('data', () => resolve());
-    child.once('error', (err) => reject(new StoreError(`cannot lock ${path}: ${err.message}`, { cause: err })));
-    child.once('close', (code) => reject(new StoreError(`cannot lock ${path}: flock exited with ${code}: ${stderr.trim()}`)));
-  });
-  child.stdout.resume();
-  let released = false;
+  const handle = await open(path, 'a');
+  try {
+    await lockDescriptor(handle.fd, path, shared, signal);
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  let released: Promise<void> | undefined;
   return {
-    async release(): Promise<void> {
-      if (released) return;
-      released = true;
-      child.stdin.end();
-      await exited;
+    release(): Promise<void> {
+      released ??= handle.close();
+      return released;
     },
   };
+}
+
+/** Runs `flock(1)` on descriptor `fd` (passed to it as fd 3) and resolves once the lock is taken. */
+function lockDescriptor(fd: number, path: string, shared: boolean, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn('flock', [shared ? '--shared' : '--exclusive', '3'], {
+      stdio: ['ignore', 'ignore', 'pipe', fd],
+      signal,
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', (err) => reject(new StoreError(`cannot lock ${path}: ${err.message}`, { cause: err })));
+    child.once('close', (code, killedBy) => {
+      if (code === 0) resolve();
+      else reject(new StoreError(`cannot lock ${path}: flock ${killedBy ? `killed by ${killedBy}` : `exited with ${code}`}${stderr ? `: ${stderr.trim()}` : ''}`));
+    });
+  });
 }
 
 /** Runs `fn` while holding the lock at `path`. */
