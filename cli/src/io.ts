@@ -9,7 +9,14 @@ export interface CliIO {
 
 /** The process's own streams. */
 export function processIO(): CliIO {
-  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+  // process.stdin is built on first access (a tty or pipe handle): only commands that read it pay for it.
+  return {
+    get stdin() {
+      return process.stdin;
+    },
+    stdout: process.stdout,
+    stderr: process.stderr,
+  };
 }
 
 /** Writes a line. */

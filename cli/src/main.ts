@@ -14,4 +14,6 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);
 });
 
-process.exitCode = await runCli(process.argv.slice(2), processIO(), controller.signal);
+void runCli(process.argv.slice(2), processIO(), controller.signal).then((code) => {
+  process.exitCode = code;
+});

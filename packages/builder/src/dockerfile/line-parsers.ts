@@ -26,20 +26,19 @@ export interface ParsedLine {
 /** Separators of BuildKit's `reWhitespace`: space, tab, vertical tab, form feed, carriage return. */
 const WHITESPACE_RUN = /[\t\v\f\r ]+/;
 
+// White space is all in the BMP, so scanning UTF-16 code units finds the same ends as scanning code points.
 function trimSpace(text: string): string {
-  const chars = Array.from(text);
   let start = 0;
-  let end = chars.length;
-  while (start < end && isSpace(chars[start]!)) start++;
-  while (end > start && isSpace(chars[end - 1]!)) end--;
-  return chars.slice(start, end).join('');
+  let end = text.length;
+  while (start < end && isSpace(text[start]!)) start++;
+  while (end > start && isSpace(text[end - 1]!)) end--;
+  return text.slice(start, end);
 }
 
 function trimLeftSpace(text: string): string {
   let i = 0;
-  const chars = Array.from(text);
-  while (i < chars.length && isSpace(chars[i]!)) i++;
-  return chars.slice(i).join('');
+  while (i < text.length && isSpace(text[i]!)) i++;
+  return text.slice(i);
 }
 
 /** Splits at the first run of white space into at most two parts. */
