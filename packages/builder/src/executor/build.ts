@@ -9,7 +9,7 @@ import {
   type ImageManifest,
   type Platform,
 } from '@tsbuild/oci';
-import { ImageNotFoundError, storeName, type ImageStore } from '@tsbuild/image';
+import { ImageNotFoundError, storeName, type HeldLock, type ImageStore } from '@tsbuild/image';
 import { parseDockerfile, planStages, type PlannedStage, type StageSource } from '../dockerfile/index.js';
 import { CopyRunner } from './copy-runner.js';
 import { BuildError, type ErrorLocation } from './errors.js';
@@ -89,6 +89,18 @@ async function readDockerfile(options: BuildOptions): Promise<{ text: string; na
  * Nothing is tagged unless every step succeeds.
  */
 export async function buildImage(options: BuildOptions): Promise<BuildResult> {
+  // the shared garbage-collection lock: `tsbuild prune` cannot remove a layer this build wrote before it is tagged.
+  // Asked for at once (taking it starts a short child process) and awaited before the first stage runs.
+  const gcLock = options.store.lockForWriting();
+  gcLock.catch(() => undefined);
+  try {
+    return await buildHoldingLock(options, gcLock);
+  } finally {
+    await gcLock.then((lock) => lock.release(), () => undefined);
+  }
+}
+
+async function buildHoldingLock(options: BuildOptions, gcLock: Promise<HeldLock>): Promise<BuildResult> {
   const started = Date.now();
   const onEvent: BuildEventHandler = options.onEvent ?? (() => undefined);
   const names = (options.tags ?? []).map((tag) => storeName(tag));
@@ -169,21 +181,16 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
       ),
   };
 
-  // the shared garbage-collection lock: `tsbuild prune` cannot remove a layer this build wrote before it is tagged
-  const gc = await store.lockForWriting();
+  await gcLock;
   try {
-    try {
-      for (const planned of plan.order) await runStage(planned);
-    } finally {
-      if (copyRunner instanceof CopyRunner) await copyRunner.cleanup();
-    }
-    const target = results.get(plan.target.index)!;
-    const committed = await commitImage(store, target, names, options);
-    onEvent({ type: 'image', id: committed.id, manifestDigest: committed.manifestDigest, names, durationMs: Date.now() - started });
-    return { ...committed, names };
+    for (const planned of plan.order) await runStage(planned);
   } finally {
-    await gc.release();
+    if (copyRunner instanceof CopyRunner) await copyRunner.cleanup();
   }
+  const target = results.get(plan.target.index)!;
+  const committed = await commitImage(store, target, names, options);
+  onEvent({ type: 'image', id: committed.id, manifestDigest: committed.manifestDigest, names, durationMs: Date.now() - started });
+  return { ...committed, names };
 
   async function runStage(planned: PlannedStage): Promise<void> {
     options.signal?.throwIfAborted();
