@@ -214,3 +214,30 @@ export function makeRichTree(root: string): void {
   for (const dir of [...dirs].reverse()) utimes(join(root, dir), 1_620_000_000, 1_620_000_000);
   for (const dir of ['home', 'var', 'var/lib']) utimes(join(root, dir), 1_620_000_000, 1_620_000_000);
 }
+
+/** A default ACL `u::rwx,g::---,o::---` in the kernel's xattr format (version 2, then tag, perm, id entries). */
+export function defaultAcl(): Buffer {
+  const entries: Array<[number, number]> = [
+    [0x01, 7], // ACL_USER_OBJ rwx
+    [0x04, 0], // ACL_GROUP_OBJ ---
+    [0x20, 0], // ACL_OTHER ---
+  ];
+  const acl = Buffer.alloc(4 + entries.length * 8);
+  acl.writeUInt32LE(2, 0);
+  entries.forEach(([tag, perm], i) => {
+    acl.writeUInt16LE(tag, 4 + i * 8);
+    acl.writeUInt16LE(perm, 6 + i * 8);
+    acl.writeUInt32LE(0xffffffff, 8 + i * 8);
+  });
+  return acl;
+}
+
+/** Sets a default ACL on `dir`; false where the filesystem has no ACLs. */
+export function trySetDefaultAcl(dir: string): boolean {
+  try {
+    setXattr(dir, 'system.posix_acl_default', defaultAcl());
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,9 +1,9 @@
-import { lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DigestMismatchError, sha256Digest } from '@tsbuild/oci';
-import { BufferSink, buildTar, describeTree, makeRichTree, makeTemp, removeTemp, run, streamOf } from '../__fixtures__/helpers.js';
+import { BufferSink, buildTar, describeTree, isRoot, makeRichTree, makeTemp, removeTemp, run, streamOf, trySetDefaultAcl } from '../__fixtures__/helpers.js';
 import { createLayerFromDirectory } from '../create/create-layer.js';
 import { getXattr } from '../xattrs.js';
 import { applyLayer } from './apply-layer.js';
@@ -72,6 +72,57 @@ describe('round trip: directory → layer → directory', () => {
     const wrong = sha256Digest('something else');
     await expect(applyLayer(streamOf(blob), join(temp, 'bad-diffid'), { expectedDiffID: wrong })).rejects.toThrow(DigestMismatchError);
     await expect(applyLayer(streamOf(blob), join(temp, 'bad-digest'), { expectedDigest: wrong })).rejects.toThrow(/layer blob: digest mismatch/);
+  });
+});
+
+describe('file modes and owners', () => {
+  const modes = [0o644, 0o600, 0o666, 0o777, 0o755, 0o444, 0o000, 0o4755, 0o2755, 0o1644, 0o6711];
+  const layer = (): Promise<Buffer> =>
+    buildTar([
+      ...modes.map((mode) => ({ path: `m${mode.toString(8)}`, mode, data: 'x' })),
+      { path: 'empty', mode: 0o640, data: '' },
+      { path: 'new-dir/' },
+      { path: 'new-dir/inner', data: 'i' },
+      { path: 'owned', uid: 1234, gid: 5678, data: 'o' },
+      { path: 'group-only', uid: 0, gid: 5678, data: 'g' },
+    ]);
+  const check = (target: string): void => {
+    for (const mode of modes) expect(lstatSync(join(target, `m${mode.toString(8)}`)).mode & 0o7777, mode.toString(8)).toBe(mode);
+    expect(lstatSync(join(target, 'empty')).mode & 0o7777).toBe(0o640);
+    expect(lstatSync(join(target, 'new-dir/inner')).mode & 0o7777).toBe(0o644);
+    if (!isRoot) return;
+    for (const name of [...modes.map((mode) => `m${mode.toString(8)}`), 'empty', 'new-dir/inner']) {
+      const stat = lstatSync(join(target, name));
+      expect([stat.uid, stat.gid], name).toEqual([0, 0]);
+    }
+    expect([lstatSync(join(target, 'owned')).uid, lstatSync(join(target, 'owned')).gid]).toEqual([1234, 5678]);
+    expect(lstatSync(join(target, 'group-only')).gid).toBe(5678);
+  };
+
+  it('gives every file exactly its mode (setuid, setgid, sticky and bits the umask would clear too) and owner', async () => {
+    const target = join(temp, 'modes');
+    await applyLayer(streamOf(await layer()), target);
+    check(target);
+  });
+
+  it.runIf(isRoot)("gives files the layer's group, not the group of a setgid directory they are written in", async () => {
+    const target = join(temp, 'modes-setgid');
+    mkdirSync(target);
+    chownSync(target, 0, 4321);
+    chmodSync(target, 0o2775);
+    await applyLayer(streamOf(await layer()), target);
+    check(target);
+    // The layer has no entry for its root: the directory keeps its mode and group.
+    expect(lstatSync(target).mode & 0o7777).toBe(0o2775);
+    expect(lstatSync(target).gid).toBe(4321);
+  });
+
+  it('gives files their mode in a directory whose default ACL would mask it', async (context) => {
+    const target = join(temp, 'modes-acl');
+    mkdirSync(target);
+    if (!trySetDefaultAcl(target)) context.skip();
+    await applyLayer(streamOf(await layer()), target);
+    check(target);
   });
 });
 

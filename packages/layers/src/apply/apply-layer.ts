@@ -30,8 +30,10 @@ import type { TarHeader } from '../tar/entry.js';
 import { readTar, type TarEntry, type TarReaderLimits } from '../tar/reader.js';
 import { isOverlayXattr, setXattr, xattrErrorCode } from '../xattrs.js';
 import { cleanLayerPath } from './layer-path.js';
+import { PlainDirectories } from './plain-directories.js';
 import { RootResolver } from './root-resolver.js';
 import { SpecialFiles } from './special-files.js';
+import { readUmask } from './umask.js';
 
 /**
  * How whiteouts are applied: `rootfs` deletes what they name (a flattened filesystem, what `unpack` makes);
@@ -109,6 +111,12 @@ class LayerApplier {
   /** Times of directories this layer changes without naming them: put back at the end, as they were. */
   private readonly untouchedTimes = new Map<string, Stats>();
   private readonly privileged = process.getuid?.() === 0;
+  /** Directories where a new file gets exactly the owner and mode asked for (no setgid, no default ACL). */
+  private readonly plain = new PlainDirectories();
+  /** The umask, if known: a file whose mode it leaves alone is created with that mode, not chmod-ed. */
+  private readonly umask = readUmask();
+  private readonly euid = process.geteuid?.();
+  private readonly egid = process.getegid?.();
   private readonly opaqueXattr: string;
   private readonly onWarning: WarningHandler | undefined;
   private warnedOwner = false;
@@ -123,42 +131,48 @@ class LayerApplier {
     this.onWarning = options.onWarning;
   }
 
-  async apply(entry: TarEntry): Promise<void> {
+  /** Applies one entry; returns a promise only when it has to wait (file data not yet read). */
+  apply(entry: TarEntry): Promise<void> | undefined {
     const parts = cleanLayerPath(entry.path);
     if (parts.length === 0) {
       if (entry.type !== 'directory') throw new LayerError(`the layer root must be a directory, not a ${entry.type}`, { entry: entry.path });
       this.chown(this.root, entry);
       this.setXattrs(this.root, entry);
       this.directories.set(this.root, { mode: entry.mode, mtime: entry.mtime });
-      return;
+      this.plain.forget(this.root);
+      return undefined;
     }
     const name = parts[parts.length - 1]!;
     const parentParts = parts.slice(0, -1);
     if (name.startsWith(WHITEOUT_PREFIX)) {
-      if (name === OPAQUE_WHITEOUT) return this.opaque(parentParts, entry);
-      if (name.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) return; // aufs metadata (.wh..wh.plnk, ...)
-      const target = name.slice(WHITEOUT_PREFIX.length);
-      if (target === '' || target === '.' || target === '..') {
-        throw new LayerError('invalid whiteout name', { entry: entry.path });
+      if (name === OPAQUE_WHITEOUT) this.opaque(parentParts, entry);
+      else if (!name.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) {
+        // (names starting .wh..wh. are aufs metadata: .wh..wh.plnk, ...)
+        const target = name.slice(WHITEOUT_PREFIX.length);
+        if (target === '' || target === '.' || target === '..') {
+          throw new LayerError('invalid whiteout name', { entry: entry.path });
+        }
+        this.whiteout(parentParts, target, entry);
       }
-      return this.whiteout(parentParts, target, entry);
+      return undefined;
     }
     const parent = this.resolver.resolveDir(parentParts, true, entry.path)!;
     const abs = this.resolver.join(parent, name);
     this.keepTimes(parent);
     this.specials.forget(abs);
+    let pending: Promise<void> | undefined;
     switch (entry.type) {
       case 'directory':
         this.directory(abs, entry);
         break;
       case 'file':
-        await this.file(abs, entry);
+        pending = this.file(abs, parent, entry);
         break;
       case 'symlink':
         this.symlink(abs, entry);
         break;
       case 'hardlink':
-        await this.hardlink(abs, entry);
+        pending = this.hardlink(abs, entry);
         break;
       case 'char':
       case 'block':
@@ -166,7 +180,13 @@ class LayerApplier {
         this.node(abs, entry);
         break;
     }
-    this.created.add(abs);
+    if (pending === undefined) {
+      this.created.add(abs);
+      return undefined;
+    }
+    return pending.then(() => {
+      this.created.add(abs);
+    });
   }
 
   /**
@@ -218,6 +238,7 @@ class LayerApplier {
       }
       rmSync(abs, { recursive: true, force: true });
       this.resolver.invalidate();
+      this.plain.clear();
     } else {
       unlinkSync(abs);
       if (stat.isSymbolicLink()) this.resolver.invalidate();
@@ -272,31 +293,59 @@ class LayerApplier {
     this.resolver.noteDirectory(abs);
     this.chown(abs, entry);
     this.setXattrs(abs, entry);
+    this.plain.forget(abs);
     this.directories.set(abs, { mode: entry.mode, mtime: entry.mtime });
   }
 
-  private async file(abs: string, entry: TarEntry): Promise<void> {
+  /**
+   * Writes a regular file, always as a new file (`O_EXCL`, replacing whatever was there). In a plain directory
+   * (see {@link PlainDirectories}) the new file already has the process's owner, and the mode passed to `open`
+   * less the umask: when that is what the entry asks for, `fchown` and `fchmod` are skipped. Data already in
+   * memory is written without waiting; a promise is returned only when the rest must be read first.
+   */
+  private file(abs: string, parent: string, entry: TarEntry): Promise<void> | undefined {
+    const plain = this.plain.isPlain(parent);
+    const exactMode = plain && this.umask !== undefined && (entry.mode & ~0o777) === 0 && (entry.mode & this.umask) === 0;
+    const ownerNeeded = this.privileged && !(plain && entry.uid === this.euid && entry.gid === this.egid);
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+    const createMode = exactMode ? entry.mode : 0o600;
     let fd: number;
     try {
-      fd = openSync(abs, flags, 0o600);
+      fd = openSync(abs, flags, createMode);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       this.remove(abs);
-      fd = openSync(abs, flags, 0o600);
+      fd = openSync(abs, flags, createMode);
     }
-    try {
-      for await (const chunk of entry.body) {
-        writeAll(fd, chunk);
-        this.onData?.(chunk.length);
-      }
-      if (this.privileged) fchownSync(fd, entry.uid, entry.gid);
-      else this.chown(abs, entry);
-      fchmodSync(fd, entry.mode);
+    const finish = (): void => {
+      if (ownerNeeded) fchownSync(fd, entry.uid, entry.gid);
+      else if (!this.privileged) this.chown(abs, entry);
+      if (!exactMode) fchmodSync(fd, entry.mode);
       this.setXattrs(abs, entry);
       futimesSync(fd, entry.mtime, entry.mtime);
+    };
+    let closing = true;
+    try {
+      const data = entry.takeBuffered();
+      if (data === undefined) {
+        closing = false;
+        return this.writeBody(fd, entry).then(finish).finally(() => closeSync(fd));
+      }
+      if (data.length > 0) {
+        writeAll(fd, data);
+        this.onData?.(data.length);
+      }
+      finish();
+      return undefined;
     } finally {
-      closeSync(fd);
+      if (closing) closeSync(fd);
+    }
+  }
+
+  private async writeBody(fd: number, entry: TarEntry): Promise<void> {
+    for await (const chunk of entry.body) {
+      writeAll(fd, chunk);
+      this.onData?.(chunk.length);
     }
   }
 
@@ -437,7 +486,8 @@ export async function applyLayer(
     for await (const entry of readTar(diff, options.limits)) {
       options.signal?.throwIfAborted();
       current = entry.path;
-      await applier.apply(entry);
+      const pending = applier.apply(entry);
+      if (pending !== undefined) await pending;
       current = undefined;
       entries++;
       if (options.onProgress !== undefined && entries % 256 === 0) {

@@ -2,7 +2,8 @@ const EMPTY = Buffer.alloc(0);
 
 /**
  * Pulls bytes from an async iterable of chunks: exact reads (copied only when they straddle chunks), zero-copy
- * slices of up to n bytes, and skips. `position` counts bytes consumed.
+ * slices of up to n bytes, and skips. `position` counts bytes consumed. {@link takeNow} and {@link skipNow} serve
+ * what is already buffered without a promise, for callers that check {@link buffered} first.
  */
 export class ByteReader {
   private readonly iterator: AsyncIterator<Uint8Array>;
@@ -54,6 +55,19 @@ export class ByteReader {
       got += part.length;
     }
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts, got);
+  }
+
+  /** Exactly `n` bytes from what is buffered (zero-copy); the caller has checked that {@link buffered} >= `n`. */
+  takeNow(n: number): Buffer {
+    if (this.buffered < n) throw new RangeError(`takeNow(${n}) with ${this.buffered} bytes buffered`);
+    return this.take(n);
+  }
+
+  /** Skips `n` buffered bytes; the caller has checked that {@link buffered} >= `n`. */
+  skipNow(n: number): void {
+    if (this.buffered < n) throw new RangeError(`skipNow(${n}) with ${this.buffered} bytes buffered`);
+    this.offset += n;
+    this.position += n;
   }
 
   /** Up to `n` bytes that are available now, filling once if none are; empty at the end of the source. */

@@ -29,6 +29,12 @@ export const DEFAULT_TAR_LIMITS: Required<TarReaderLimits> = {
 export interface TarEntry extends TarHeader {
   /** The data of a file entry, in chunks that are only valid until the next chunk is asked for. */
   readonly body: AsyncIterable<Buffer>;
+  /**
+   * The whole data of a file entry when it is already in memory, without waiting: a zero-copy view valid until
+   * the next entry is asked for. Taking it counts as reading `body`. Undefined when the data is not all buffered
+   * yet or was already read (then iterate `body`); an empty buffer for entries without data.
+   */
+  takeBuffered(): Buffer | undefined;
   /** Byte offset of the entry's first header block in the uncompressed archive. */
   readonly offset: number;
 }
@@ -92,7 +98,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, limits: TarRea
   try {
     for (;;) {
       const offset = reader.position;
-      const block = await reader.read(BLOCK_SIZE);
+      const block = reader.buffered >= BLOCK_SIZE ? reader.takeNow(BLOCK_SIZE) : await reader.read(BLOCK_SIZE);
       if (block.length === 0) {
         if (local !== undefined || longName !== undefined || longLink !== undefined) {
           throw new LayerError(`the archive ends after an extended header ${where(offset)}`);
@@ -222,7 +228,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, limits: TarRea
         return value !== undefined && value.length > 0 ? parseDecimal(value, key, path, fractional) : fallback();
       };
       const size = paxNumber('size', () => declaredSize);
-      const header: TarHeader & { body: AsyncIterable<Buffer>; offset: number } = {
+      const header: TarHeader & { body: AsyncIterable<Buffer>; offset: number; takeBuffered: () => Buffer | undefined } = {
         path,
         type,
         mode: number('mode') & 0o7777,
@@ -232,6 +238,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, limits: TarRea
         mtime: paxNumber('mtime', () => number('mtime'), true),
         offset,
         body: EMPTY_BODY,
+        takeBuffered: takeNothing,
       };
       if (type === 'symlink' || type === 'hardlink') header.linkname = linkname;
       if (type === 'char' || type === 'block') {
@@ -252,18 +259,27 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, limits: TarRea
       // Header-only types carry no data whatever their size field says (as GNU tar and Go read them).
       const dataSize = type === 'file' ? size : 0;
       const state = { remaining: dataSize, started: false, stale: false };
-      if (dataSize > 0) header.body = entryBody(reader, state, path, dataSize);
+      if (dataSize > 0) {
+        header.body = entryBody(reader, state, path, dataSize);
+        header.takeBuffered = () => takeBufferedBody(reader, state);
+      }
       previous = path;
       yield header;
       state.stale = true;
       const left = state.remaining;
       if (left > 0) {
-        const skipped = await reader.skip(left);
-        if (skipped < left) throw truncated(path, dataSize, dataSize - left + skipped);
+        if (reader.buffered >= left) reader.skipNow(left);
+        else {
+          const skipped = await reader.skip(left);
+          if (skipped < left) throw truncated(path, dataSize, dataSize - left + skipped);
+        }
       }
       const padding = paddingFor(dataSize);
-      if (padding > 0 && (await reader.skip(padding)) < padding) {
-        throw new LayerError("the archive ends inside this entry's padding", { entry: path });
+      if (padding > 0) {
+        if (reader.buffered >= padding) reader.skipNow(padding);
+        else if ((await reader.skip(padding)) < padding) {
+          throw new LayerError("the archive ends inside this entry's padding", { entry: path });
+        }
       }
     }
   } finally {
@@ -277,13 +293,33 @@ const EMPTY_BODY: AsyncIterable<Buffer> = {
   },
 };
 
+const NO_DATA = Buffer.alloc(0);
+
+function takeNothing(): Buffer {
+  return NO_DATA;
+}
+
+interface BodyState {
+  remaining: number;
+  started: boolean;
+  stale: boolean;
+}
+
+function takeBufferedBody(reader: ByteReader, state: BodyState): Buffer | undefined {
+  if (state.started || state.stale || reader.buffered < state.remaining) return undefined;
+  state.started = true;
+  const data = reader.takeNow(state.remaining);
+  state.remaining = 0;
+  return data;
+}
+
 function truncated(path: string, declared: number, present: number): LayerError {
   return new LayerError(`the archive ends inside this entry: ${declared} bytes declared, ${present} present`, { entry: path });
 }
 
 function entryBody(
   reader: ByteReader,
-  state: { remaining: number; started: boolean; stale: boolean },
+  state: BodyState,
   path: string,
   size: number,
 ): AsyncIterable<Buffer> {

@@ -135,6 +135,38 @@ describe('writer and reader', () => {
     }
   });
 
+  it('hands over data already in memory without waiting, and the rest through body, whatever the chunking', async () => {
+    const archive = await writeAll();
+    async function* slices(size: number): AsyncGenerator<Buffer> {
+      for (let i = 0; i < archive.length; i += size) yield archive.subarray(i, i + size);
+    }
+    for (const chunkSize of [1, 700, 1 << 20]) {
+      let taken = 0;
+      let waited = 0;
+      for await (const entry of readTar(slices(chunkSize))) {
+        const expected = entries.find((e) => e.path === entry.path)!.data ?? Buffer.alloc(0);
+        const buffered = entry.takeBuffered();
+        if (buffered === undefined) {
+          expect(entry.size).toBeGreaterThan(0);
+          waited++;
+          expect((await readEntryBody(entry)).equals(expected)).toBe(true);
+          expect(entry.takeBuffered()).toBeUndefined();
+          continue;
+        }
+        if (buffered.length > 0) taken++;
+        expect(buffered.equals(expected)).toBe(true);
+        if (entry.size > 0) {
+          expect(entry.takeBuffered()).toBeUndefined();
+          await expect(readEntryBody(entry)).rejects.toThrow(/read twice/);
+        }
+      }
+      const withData = entries.filter((e) => (e.data?.length ?? 0) > 0).length;
+      expect(taken + waited).toBe(withData);
+      if (chunkSize === 1 << 20) expect(taken).toBe(withData);
+      else expect(waited).toBeGreaterThan(0);
+    }
+  });
+
   it('writes the same bytes for the same headers, in small batches or large', async () => {
     const a = await writeAll();
     const b = await writeAll(2048);
