@@ -2,7 +2,9 @@ import { PassThrough, Transform, type Readable, type TransformCallback } from 'n
 import pLimit from 'p-limit';
 import {
   DigestingStream,
+  DigestMismatchError,
   InvalidManifestError,
+  SizeMismatchError,
   UnsupportedMediaTypeError,
   hostPlatform,
   isLayerMediaType,
@@ -105,7 +107,13 @@ export async function copyImage(
       const blob = await source.openBlob(descriptor, { verify: !destination.verifiesBlobs, signal });
       return counting(blob, (bytes) => report('progress', (done = bytes)));
     };
-    await destination.putBlob(descriptor, open, signal);
+    try {
+      await destination.putBlob(descriptor, open, signal);
+    } catch (err) {
+      // a destination that verifies names the blob alone: say where the bad content came from
+      if (destination.verifiesBlobs) throw namingSource(err, `blob ${digest} of ${source.description}`);
+      throw err;
+    }
     copied++;
     report('done', Math.max(done, descriptor.size));
   };
@@ -158,6 +166,13 @@ function checkDiffIDs(manifest: ImageManifest, config: ImageConfig, where: strin
     throw new InvalidManifestError(`${where}: the manifest has ${manifest.layers.length} layers but the config lists ${diffIDs.length} diff_ids`);
   }
   return diffIDs;
+}
+
+/** A digest or size mismatch reported again as one of `what`; any other error as it is. */
+function namingSource(error: unknown, what: string): unknown {
+  if (error instanceof DigestMismatchError) return new DigestMismatchError(what, error.expected, error.actual);
+  if (error instanceof SizeMismatchError) return new SizeMismatchError(what, error.expected, error.actual);
+  return error;
 }
 
 /** Reads a whole (small) stream. */

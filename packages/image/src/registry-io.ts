@@ -131,8 +131,9 @@ export async function pullImage(store: ImageStore, ref: string, options: PullOpt
     });
     const [image] = await source.listImages();
     if (image === undefined) throw new InvalidReferenceError(`${ref} resolved to no image`);
-    // the registry source verifies every blob as it streams it: the store need not hash it a second time
-    const destination = await StoreDestination.open(store, { verify: false });
+    // the store verifies every blob as it writes it (hashing in a worker thread, off the thread that runs the
+    // downloads), so copyImage has the registry source skip hashing: each blob is hashed once
+    const destination = await StoreDestination.open(store);
     let copied: CopiedImage;
     try {
       copied = await copyImage(source, image, destination, {

@@ -34,8 +34,13 @@ export class DigestMismatchError extends TsbuildError {
 
 /** Content whose length is not the size its descriptor declares. */
 export class SizeMismatchError extends TsbuildError {
+  readonly expected: number;
+  readonly actual: number;
+
   constructor(what: string, expected: number, actual: number) {
     super('SIZE_MISMATCH', `${what}: size mismatch: expected ${expected} bytes, got ${actual}`);
+    this.expected = expected;
+    this.actual = actual;
   }
 }
 

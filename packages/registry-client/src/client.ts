@@ -11,6 +11,7 @@ import {
   SizeMismatchError,
   type Digest,
 } from '@tsbuild/oci';
+import { BlobDownload, type BlobResponse } from './blob-download.js';
 import { ChunkedSource } from './blob-reader.js';
 import { parseCredsFlag, type CredentialOptions, type Credentials, type Environment } from './credentials.js';
 import { RegistryError } from './errors.js';
@@ -356,77 +357,61 @@ export class RegistryClient {
   }
 
   /**
-   * Streams a blob. The returned stream fails with `DigestMismatchError`/`SizeMismatchError` at its end if the content
-   * is not the descriptor's, so a consumer that sees it end without an error has verified bytes. A connection that
-   * breaks mid-blob is resumed with a `Range` request (bounded retries). Redirects to storage are followed without
-   * credentials.
+   * Streams a blob. The returned stream fails with `SizeMismatchError` as soon as the content is longer than the
+   * descriptor says and at its end if it is shorter, and (unless `verify` is false) with `DigestMismatchError` at its
+   * end if the digest differs, so a consumer that sees it end without an error has verified bytes. With `verify: false`
+   * the content is not hashed: only for a consumer that hashes it itself (a store that verifies what it writes). A
+   * connection that breaks mid-blob is resumed with a `Range` request (bounded retries). Redirects to storage are
+   * followed without credentials.
    */
-  getBlob(repository: string, blob: BlobDescriptor, options: BlobTransferOptions = {}): Readable {
+  getBlob(repository: string, blob: BlobDescriptor, options: BlobTransferOptions & { verify?: boolean } = {}): Readable {
     const descriptor = checked(blob);
-    const verifier = new DigestingStream({ digest: descriptor.digest, size: descriptor.size, what: `blob ${descriptor.digest} of ${this.name(repository)}` });
-    const source = Readable.from(this.blobChunks(repository, descriptor, options), { objectMode: false });
-    pipeline(source, verifier, () => undefined);
-    return verifier;
-  }
-
-  private async *blobChunks(repository: string, descriptor: CheckedDescriptor, options: BlobTransferOptions): AsyncGenerator<Buffer> {
     const { digest, size } = descriptor;
     const { signal, onProgress } = options;
     const what = `blob ${digest} of ${this.name(repository)}`;
     const budget = new RetryBudget(this.session.retryPolicy);
-    let offset = 0;
     onProgress?.({ digest, done: 0, total: size });
-    for (;;) {
-      const response = await this.session.send({
-        method: 'GET',
-        url: apiPath(repository, 'blobs', digest),
-        headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
-        scopes: [repositoryScope(repository, ['pull'])],
-        repository,
-        expect: [200, 206, 404],
-        followRedirects: true,
-        what,
-        ...(signal ? { signal } : {}),
-      });
-      if (response.status === 404) {
-        await response.body.dump();
-        throw new RegistryError('BLOB_UNKNOWN', `blob unknown: ${what} does not exist`, { registry: this.registry, repository, status: 404 });
-      }
-      let skip = 0;
-      if (offset > 0 && response.status === 206) {
-        const start = Number(/bytes\s+(\d+)-/.exec(headerValue(response.headers, 'content-range') ?? '')?.[1]);
-        if (start !== offset) {
-          response.body.destroy();
-          throw new RegistryError('PROTOCOL', `${what}: asked to resume at byte ${offset}, the registry answered from byte ${start}`, { registry: this.registry, repository, status: 206 });
-        }
-      } else if (offset > 0) {
-        skip = offset;
-      }
-      try {
-        for await (const raw of response.body as AsyncIterable<Buffer>) {
-          let chunk = raw;
-          if (skip > 0) {
-            if (chunk.length <= skip) {
-              skip -= chunk.length;
-              continue;
-            }
-            chunk = chunk.subarray(skip);
-            skip = 0;
-          }
-          offset += chunk.length;
-          onProgress?.({ digest, done: offset, total: size });
-          yield chunk;
-        }
-        return;
-      } catch (err) {
-        response.body.destroy();
+    return new BlobDownload({
+      open: (offset) => this.openBlob(repository, descriptor, offset, what, signal),
+      resume: async (err, offset) => {
         if (signal?.aborted) throw signal.reason;
-        if (!isRetryableNetworkError(err) || offset >= size || !(await budget.next(signal))) {
-          if (!isRetryableNetworkError(err)) throw err;
+        if (!isRetryableNetworkError(err)) throw err;
+        if (offset >= size || !(await budget.next(signal))) {
           throw new RegistryError('UNAVAILABLE', `${what}: download failed at byte ${offset} of ${size}: ${(err as Error).message}`, { registry: this.registry, repository, cause: err });
         }
-      }
+      },
+      expected: { digest, size, what },
+      verify: options.verify ?? true,
+      ...(onProgress ? { onBytes: (done: number) => onProgress({ digest, done, total: size }) } : {}),
+    });
+  }
+
+  /** Requests a blob from byte `offset` on; says how many bytes to drop when the registry ignored the range. */
+  private async openBlob(repository: string, descriptor: CheckedDescriptor, offset: number, what: string, signal: AbortSignal | undefined): Promise<BlobResponse> {
+    const response = await this.session.send({
+      method: 'GET',
+      url: apiPath(repository, 'blobs', descriptor.digest),
+      headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+      scopes: [repositoryScope(repository, ['pull'])],
+      repository,
+      expect: [200, 206, 404],
+      followRedirects: true,
+      what,
+      ...(signal ? { signal } : {}),
+    });
+    if (response.status === 404) {
+      await response.body.dump();
+      throw new RegistryError('BLOB_UNKNOWN', `blob unknown: ${what} does not exist`, { registry: this.registry, repository, status: 404 });
     }
+    if (offset > 0 && response.status === 206) {
+      const start = Number(/bytes\s+(\d+)-/.exec(headerValue(response.headers, 'content-range') ?? '')?.[1]);
+      if (start !== offset) {
+        response.body.destroy();
+        throw new RegistryError('PROTOCOL', `${what}: asked to resume at byte ${offset}, the registry answered from byte ${start}`, { registry: this.registry, repository, status: 206 });
+      }
+      return { body: response.body, skip: 0 };
+    }
+    return { body: response.body, skip: offset };
   }
 
   /**

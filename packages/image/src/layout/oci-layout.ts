@@ -1,10 +1,13 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, open, type FileHandle } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   DigestingStream,
+  SizeMismatchError,
+  verifyBytes,
+  type ExpectedContent,
   ImageIndexSchema,
   InvalidManifestError,
   MediaType,
@@ -17,6 +20,7 @@ import {
 } from '@tsbuild/oci';
 import { MissingBlobError, StoreError } from '../errors.js';
 import { fsyncDirectory, tempName, writeFileAtomic } from '../fs/atomic.js';
+import { HashingFileSink } from '../fs/hashing-file-sink.js';
 
 /** The `oci-layout` file content this project writes. */
 export const OCI_LAYOUT_CONTENT = '{"imageLayoutVersion":"1.0.0"}';
@@ -115,19 +119,21 @@ export class OciLayout {
    * Writes a blob from a stream. The content goes to a staging file, is verified against the descriptor's digest
    * and size, fsynced, and only then renamed into `blobs/`. Idempotent: an existing blob is left as it is.
    * Call {@link syncBlobs} before publishing anything that refers to the blob.
-   * With `verify: false` the content is not hashed here: only for a source that fails at its end unless its content
-   * has the descriptor's digest and size (e.g. a registry download), so a blob is hashed once.
+   * A blob over 1 MiB is hashed and written by a worker thread (the main thread only copies its bytes); a smaller one
+   * is gathered in memory, checked and written at once.
+   * With `verify: false` the content is not hashed here (its size is still enforced): only for a source that fails
+   * at its end unless its content has the descriptor's digest, so a blob is hashed once.
    */
   async putBlob(descriptor: Pick<Descriptor, 'digest' | 'size'>, source: Readable, signal?: AbortSignal, options: { verify?: boolean } = {}): Promise<void> {
     const digest = parseDigest(descriptor.digest);
+    const expected: ExpectedContent = { ...(options.verify === false ? {} : { digest }), size: descriptor.size, what: `blob ${digest}` };
     await mkdir(this.stagingDir, { recursive: true });
     const temp = join(this.stagingDir, tempName(`blob-${digestHex(digest).slice(0, 12)}`));
     try {
-      const verifier = new DigestingStream({ digest, size: descriptor.size, what: `blob ${digest}` });
       const handle = await open(temp, 'wx', 0o644);
       try {
-        if (options.verify === false) await pipeline(source, new FileHandleSink(handle), ...(signal ? [{ signal }] : []));
-        else await pipeline(source, verifier, new FileHandleSink(handle), ...(signal ? [{ signal }] : []));
+        if (descriptor.size <= SMALL_BLOB_BYTES) await handle.writeFile(await readChecked(source, expected, signal));
+        else await writeInWorker(handle.fd, source, expected, signal);
         await handle.sync();
       } finally {
         await handle.close();
@@ -204,39 +210,35 @@ export class OciLayout {
   }
 }
 
-/** Chunks are gathered up to this many bytes (or {@link WRITE_BATCH_BUFFERS} buffers) per write system call. */
-const WRITE_BATCH_BYTES = 1 << 20;
-const WRITE_BATCH_BUFFERS = 256;
+/** Blobs up to this size are gathered in memory and written at once; larger ones stream through a worker thread. */
+const SMALL_BLOB_BYTES = 1 << 20;
 
-/**
- * A writable that writes into an open file: chunks that arrive while a write is in flight are gathered by the
- * stream and written together with `writev` (no copying them into one buffer), at most 256 at a time.
- */
-class FileHandleSink extends Writable {
-  private readonly handle: FileHandle;
-
-  constructor(handle: FileHandle) {
-    super({ highWaterMark: WRITE_BATCH_BYTES });
-    this.handle = handle;
+/** Reads a small stream whole, failing as soon as it is longer than expected, and checks size and digest. */
+async function readChecked(source: Readable, expected: ExpectedContent, signal?: AbortSignal): Promise<Buffer> {
+  const { size, what = 'content' } = expected;
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    signal?.throwIfAborted();
+    length += chunk.length;
+    if (size !== undefined && length > size) throw new SizeMismatchError(what, size, length);
+    chunks.push(chunk);
   }
+  signal?.throwIfAborted();
+  const data = Buffer.concat(chunks, length);
+  if (expected.digest !== undefined) verifyBytes(data, expected);
+  else if (size !== undefined && length !== size) throw new SizeMismatchError(what, size, length);
+  return data;
+}
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.writeBuffers([chunk]).then(() => callback(), callback);
-  }
-
-  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    this.writeBuffers(chunks.map(({ chunk }) => chunk)).then(() => callback(), callback);
-  }
-
-  private async writeBuffers(all: Buffer[]): Promise<void> {
-    for (let start = 0; start < all.length; start += WRITE_BATCH_BUFFERS) {
-      const buffers = all.slice(start, start + WRITE_BATCH_BUFFERS);
-      while (buffers.length > 0) {
-        let written = (await this.handle.writev(buffers)).bytesWritten;
-        while (buffers.length > 0 && written >= buffers[0]!.length) written -= buffers.shift()!.length;
-        if (written > 0) buffers[0] = buffers[0]!.subarray(written);
-      }
-    }
+/** Streams `source` into the open file `fd` through a {@link HashingFileSink}; returns once the worker is done with it. */
+async function writeInWorker(fd: number, source: Readable, expected: ExpectedContent, signal?: AbortSignal): Promise<void> {
+  const sink = new HashingFileSink(fd, { expected });
+  try {
+    await pipeline(source, sink, ...(signal ? [{ signal }] : []));
+  } finally {
+    if (!sink.writableFinished) sink.destroy();
+    await sink.settled();
   }
 }
 

@@ -84,7 +84,9 @@ export class RegistrySource implements ImageSource {
 
   /**
    * Opens a blob of the repository, or a manifest when the descriptor's media type is a manifest or index type (the
-   * copier reads an index's child manifests this way). Content is always verified: the registry is not trusted.
+   * copier reads an index's child manifests this way). Content is verified (the registry is not trusted) unless
+   * `verify` is false, for a consumer that verifies what it reads (a store that hashes what it writes); the size is
+   * enforced either way, and manifests are always verified.
    */
   async openBlob(descriptor: Descriptor, options: SourceBlobOptions = {}): Promise<Readable> {
     const signal = options.signal ?? this.options.signal;
@@ -95,7 +97,7 @@ export class RegistrySource implements ImageSource {
       }
       return Readable.from([manifest.bytes], { objectMode: false });
     }
-    return this.client.getBlob(this.repository, descriptor, signal ? { signal } : {});
+    return this.client.getBlob(this.repository, descriptor, { verify: options.verify ?? true, ...(signal ? { signal } : {}) });
   }
 
   async close(): Promise<void> {}
