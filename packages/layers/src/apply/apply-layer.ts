@@ -29,6 +29,7 @@ import { asLayerError, LayerError, type WarningHandler } from '../errors.js';
 import type { TarHeader } from '../tar/entry.js';
 import { readTar, type TarEntry, type TarReaderLimits } from '../tar/reader.js';
 import { isOverlayXattr, setXattr, xattrErrorCode } from '../xattrs.js';
+import { HashedChunks } from './hashed-chunks.js';
 import { cleanLayerPath } from './layer-path.js';
 import { PlainDirectories } from './plain-directories.js';
 import { RootResolver } from './root-resolver.js';
@@ -79,6 +80,9 @@ export interface ApplyLayerResult {
   /** Tar entries applied (pax and long-name headers not counted). */
   entries: number;
 }
+
+/** Decompressed bytes the decompressor may keep ready ahead of the tar reader, so neither waits for the other. */
+const READ_AHEAD = 1 << 20;
 
 interface DirectoryTimes {
   mode: number;
@@ -465,25 +469,24 @@ export async function applyLayer(
   let current: string | undefined;
   let entries = 0;
   let reported = 0;
-  const diff = new DigestingStream({
-    ...(options.expectedDiffID !== undefined ? { digest: options.expectedDiffID } : {}),
-    what: 'uncompressed layer (diffID)',
-  });
+  let diff: HashedChunks | undefined;
+  const tarBytes = (): number => diff?.size ?? 0;
   if (options.onProgress !== undefined) {
     const onProgress = options.onProgress;
     applier.onData = () => {
-      if (diff.size - reported >= 8 << 20) {
-        reported = diff.size;
-        onProgress({ entries, bytes: diff.size });
+      if (tarBytes() - reported >= 8 << 20) {
+        reported = tarBytes();
+        onProgress({ entries, bytes: reported });
       }
     };
   }
   try {
-    const opened = await openUncompressed(blob, options.zstd !== undefined ? { zstd: options.zstd } : {});
+    const opened = await openUncompressed(blob, { ...(options.zstd !== undefined ? { zstd: options.zstd } : {}), readAhead: READ_AHEAD });
     compression = opened.compression;
     if (compression !== 'none') opened.stream.once('error', (error) => (decompressError = error));
-    pipeline(opened.stream, diff, () => undefined);
-    for await (const entry of readTar(diff, options.limits)) {
+    const tar = new HashedChunks(opened.stream, options.expectedDiffID, 'uncompressed layer (diffID)');
+    diff = tar;
+    for await (const entry of readTar(tar, options.limits)) {
       options.signal?.throwIfAborted();
       current = entry.path;
       const pending = applier.apply(entry);
@@ -491,8 +494,8 @@ export async function applyLayer(
       current = undefined;
       entries++;
       if (options.onProgress !== undefined && entries % 256 === 0) {
-        reported = diff.size;
-        options.onProgress({ entries, bytes: diff.size });
+        reported = tarBytes();
+        options.onProgress({ entries, bytes: reported });
       }
     }
     await applier.finish();
@@ -503,13 +506,13 @@ export async function applyLayer(
     }
     throw asLayerError(error, current);
   }
-  options.onProgress?.({ entries, bytes: diff.size });
+  options.onProgress?.({ entries, bytes: tarBytes() });
   return {
-    diffID: diff.digest!,
+    diffID: diff!.digest!,
     digest: blob.digest!,
     compression,
     size: blob.size,
-    uncompressedSize: diff.size,
+    uncompressedSize: tarBytes(),
     entries,
   };
 }

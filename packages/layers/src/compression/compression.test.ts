@@ -95,6 +95,21 @@ describe('parallel gzip', () => {
   });
 });
 
+describe('gzip decompressor', () => {
+  it('keeps up to readAhead decompressed bytes ready, and decompresses the same bytes whatever it is', async () => {
+    const data = Buffer.alloc(3 << 20);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7919) % 251;
+    const gz = gzipSync(data);
+    for (const readAhead of [undefined, 1 << 20]) {
+      const stream = decompressStream('gzip', readAhead !== undefined ? { readAhead } : {});
+      if (readAhead !== undefined) expect(stream.readableHighWaterMark).toBe(readAhead);
+      const sink = new BufferSink();
+      await pipeline(streamOf(gz), stream, sink);
+      expect(sink.data.equals(data)).toBe(true);
+    }
+  });
+});
+
 describe('zstd', () => {
   const data = textLike(3 * 1024 * 1024, 3);
 

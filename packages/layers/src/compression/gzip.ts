@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback, type TransformOptions } from 'node:stream';
 import { createGunzip, gzip, type ZlibOptions } from 'node:zlib';
 
 /** Options of {@link ParallelGzip}. */
@@ -97,7 +97,12 @@ export class ParallelGzip extends Transform {
   }
 }
 
-/** A gzip decompressor that reads every member of a multi-member stream. */
-export function createGzipDecompressor(): Transform {
-  return createGunzip({ chunkSize: 256 * 1024 });
+/**
+ * A gzip decompressor that reads every member of a multi-member stream. `readAhead`: decompressed bytes it keeps
+ * ready before waiting for a reader (default: one chunk of 256 KiB).
+ */
+export function createGzipDecompressor(readAhead?: number): Transform {
+  // zlib's options are passed on to the Transform it is (the stream options are missing from ZlibOptions' type).
+  const options: ZlibOptions & TransformOptions = { chunkSize: 256 * 1024, ...(readAhead !== undefined ? { readableHighWaterMark: readAhead } : {}) };
+  return createGunzip(options);
 }

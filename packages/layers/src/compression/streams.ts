@@ -34,11 +34,20 @@ export function compressStream(compression: Compression, options: CompressOption
   }
 }
 
+/** Options of {@link decompressStream} and {@link openUncompressed}. */
+export interface DecompressOptions extends Pick<CompressOptions, 'zstd'> {
+  /**
+   * gzip: decompressed bytes kept ready before the decompressor waits for a reader (default: one chunk). More lets
+   * zlib work ahead of a reader that takes chunks in bursts.
+   */
+  readAhead?: number;
+}
+
 /** A stream that decompresses what is written to it (`none` passes bytes through). */
-export function decompressStream(compression: Compression, options: Pick<CompressOptions, 'zstd'> = {}): Duplex {
+export function decompressStream(compression: Compression, options: DecompressOptions = {}): Duplex {
   switch (compression) {
     case 'gzip':
-      return createGzipDecompressor();
+      return createGzipDecompressor(options.readAhead);
     case 'zstd':
       return createZstdDecompressor(options.zstd);
     case 'none':
@@ -53,7 +62,7 @@ export function decompressStream(compression: Compression, options: Pick<Compres
  */
 export async function openUncompressed(
   source: AsyncIterable<Uint8Array>,
-  options: Pick<CompressOptions, 'zstd'> = {},
+  options: DecompressOptions = {},
 ): Promise<{ compression: Compression; stream: Readable }> {
   const iterator = source[Symbol.asyncIterator]();
   const head: Buffer[] = [];
