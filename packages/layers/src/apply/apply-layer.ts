@@ -89,13 +89,9 @@ interface DirectoryTimes {
   mtime: number;
 }
 
+/** lstat, or undefined when nothing is there (without the cost of an exception). */
 function lstatOrUndefined(path: string): Stats | undefined {
-  try {
-    return lstatSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  return lstatSync(path, { throwIfNoEntry: false });
 }
 
 function writeAll(fd: number, chunk: Buffer): void {

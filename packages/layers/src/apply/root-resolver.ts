@@ -3,13 +3,9 @@ import { LayerError } from '../errors.js';
 
 const MAX_SYMLINKS = 40;
 
+/** lstat, or undefined when nothing is there (without the cost of an exception). */
 function lstatOrUndefined(path: string): ReturnType<typeof lstatSync> | undefined {
-  try {
-    return lstatSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  return lstatSync(path, { throwIfNoEntry: false });
 }
 
 /**
