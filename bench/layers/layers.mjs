@@ -12,7 +12,7 @@
 // Our side runs in a child process of its own so its peak RSS (process.resourceUsage().maxRSS) is that case's
 // alone; the floor's peak RSS is the largest process of its pipeline (/usr/bin/time). Data is generated
 // deterministically (slices of a pseudo-text pool, compressing to about 40–50 %), kept in the page cache, and
-// removed at the end (BENCH_KEEP=1 keeps it). Ours and the floor run alternately, each run after `sync` and on a
+// removed at the end (BENCH_KEEP=1 keeps it). Ours and the floor run alternately (the first alternating), each run after `sync` and on a
 // fresh output; the best of BENCH_REPS runs counts. Other load on the machine shows up as noise: compare ratios.
 import { execFile, spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -159,15 +159,20 @@ async function runFloor(script, args) {
   return { seconds, cpuSeconds: user + system, maxRSSKiB };
 }
 
-/** Runs ours and the floor alternately `times` times each (fresh output, `sync` and a pause before every run). */
+/**
+ * Runs ours and the floor alternately `times` times each, the side that goes first alternating (fresh output, `sync`
+ * and a pause before every run).
+ */
 async function compare(times, ours, floor, before) {
   const results = { ours: undefined, floor: undefined };
   for (let i = 0; i < times; i++) {
-    for (const [side, fn] of [
+    const sides = [
       ['ours', ours],
       ['floor', floor],
-    ]) {
-      await before?.(side);
+    ];
+    if (i % 2 === 1) sides.reverse();
+    for (const [side, fn] of sides) {
+      await before?.(side, i);
       await sync();
       await new Promise((resolve) => setTimeout(resolve, 500));
       const run = await fn();
@@ -220,21 +225,21 @@ try {
     });
 
     process.stderr.write(`apply: ${name} ...\n`);
-    const ourTarget = join(out, `apply-ours-${tag}`);
-    const floorTarget = join(out, `apply-floor-${tag}`);
+    // Every run gets a new target directory and none is removed until the case ends: on ext4 without a journal,
+    // creating files right after deleting thousands scans the recently deleted inodes, which would tax whichever
+    // side runs after a removal.
+    const targets = { ours: '', floor: '' };
     const applied = await compare(
       REPS,
-      () => runOurs('apply', ourLayer, ourTarget),
-      () => runFloor('pigz -d < "$1" | tar -x -C "$2"', [ourLayer, floorTarget]),
-      (side) => {
-        const target = side === 'ours' ? ourTarget : floorTarget;
-        rmSync(target, { recursive: true, force: true });
-        mkdirSync(target);
+      () => runOurs('apply', ourLayer, targets.ours),
+      () => runFloor('pigz -d < "$1" | tar -x -C "$2"', [ourLayer, targets.floor]),
+      (side, rep) => {
+        targets[side] = join(out, `apply-${side}-${tag}-${rep}`);
+        mkdirSync(targets[side]);
       },
     );
     rows.push({ case: `apply, ${name}`, bytes, ...applied, note: `${applied.ours.result.entries} entries` });
-    rmSync(ourTarget, { recursive: true, force: true });
-    rmSync(floorTarget, { recursive: true, force: true });
+    for (let rep = 0; rep < REPS; rep++) for (const side of ['ours', 'floor']) rmSync(join(out, `apply-${side}-${tag}-${rep}`), { recursive: true, force: true });
   }
 
   const header = ['case', 'data MB', 'ours s', 'ours MB/s', 'floor s', 'floor MB/s', 'ratio', 'ours cpu s', 'floor cpu s', 'ours peak RSS', 'floor peak RSS'];
