@@ -1,7 +1,7 @@
 // Build benchmark: tsbuild beside buildah 1.28 (`build --layers --isolation chroot`, overlay driver) on the same
 // four contexts, the same backing store and in the same run. See bench/build/README.md.
 //
-//   npx tsc -b && node bench/build/build.mjs                    (as root)
+//   npm run build && node bench/build/build.mjs                 (as root)
 //   BENCH_TMPFS=1 node bench/build/build.mjs                    both stores on one tmpfs (steadier than ext4)
 //   BENCH_CONTEXTS="small debian" BENCH_SCENARIOS="noop change" BENCH_RUNS=3 node bench/build/build.mjs
 //   node bench/build/build.mjs --clean                          remove the cached inputs (contexts, base images)
@@ -11,6 +11,10 @@
 // that goes first alternating, and each cell is the median of the runs. Extras: per-RUN overhead (tsbuild: the
 // step durations of 20 RUNs that each change one small file, median; buildah: (t(20 RUNs) - t(0 RUNs)) / 20) and
 // the peak RSS of tsbuild building many-files cold.
+//
+// NODE_EXTRA_CA_CERTS makes every Node process parse that certificate file at start (~35 ms here, where it is set
+// machine-wide; a fresh Debian does not set it). The bench's registry is plain http on loopback, so tsbuild runs
+// without it unless BENCH_KEEP_NODE_EXTRA_CA_CERTS=1; the table says which.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, copyFileSync, statSync, utimesSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,6 +24,9 @@ import { startRegistry } from '../registry/registry.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '../..');
 const cli = join(repo, 'cli/bin/tsbuild.js');
+const keepExtraCerts = process.env.BENCH_KEEP_NODE_EXTRA_CA_CERTS === '1' || !process.env.NODE_EXTRA_CA_CERTS;
+/** The environment tsbuild builds run in (see the header about NODE_EXTRA_CA_CERTS). */
+const tsbuildEnv = keepExtraCerts ? process.env : Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
 const scratch = process.env.BENCH_SCRATCH ?? '/tmp/tsbuild-bench-build';
 const inputs = join(scratch, 'inputs');
 const stores = join(scratch, 'stores');
@@ -117,7 +124,8 @@ function buildCommand(tool, ctx, dir, extra = []) {
 function timedBuild(tool, ctx, dir, label, extra = []) {
   const [command, args] = buildCommand(tool, ctx, dir, extra);
   const started = performance.now();
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 256 << 20 });
+  const env = tool === 'tsbuild' ? tsbuildEnv : process.env;
+  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 256 << 20, env });
   const seconds = (performance.now() - started) / 1000;
   writeFileSync(join(logs, `${ctx}-${label}-${tool}.log`), `${result.stdout}\n--- stderr\n${result.stderr}`);
   if (result.status !== 0) throw new Error(`${tool} build of ${ctx} (${label}) failed; see ${join(logs, `${ctx}-${label}-${tool}.log`)}\n${result.stderr.slice(-2000)}`);
@@ -326,6 +334,7 @@ async function preciseStepTimes(N) {
 function renderTable(rows, extras, backingStore) {
   const lines = [];
   lines.push(`Build benchmark, ${new Date().toISOString().slice(0, 16)}Z, stores on ${backingStore}; medians in seconds (min-max), runs per cell in brackets.`);
+  if (!keepExtraCerts) lines.push('', 'tsbuild ran without NODE_EXTRA_CA_CERTS, which this machine sets for every process (see bench/build/build.mjs).');
   lines.push('');
   lines.push('| context | scenario | tsbuild | buildah | ratio | goal | met |');
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | --- |');

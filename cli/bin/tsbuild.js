@@ -1,3 +1,4 @@
 #!/usr/bin/env node
-// The tsbuild command. The code is compiled to ../dist by `npm install` (the root prepare script).
-import '../dist/main.js';
+// The tsbuild command. `npm install` / `npm run build` compile the code to ../dist and bundle it into
+// ../dist/bundle (scripts/bundle-cli.mjs): a few modules to load instead of ~130.
+import '../dist/bundle/main.js';
