@@ -53,7 +53,7 @@ describe('BlobDownload', () => {
 
   it('fails at the end when the digest differs, unless not verifying', async () => {
     const tampered = Buffer.from(content);
-    tampered[1000] ^= 1;
+    tampered[1000] = tampered[1000]! ^ 1;
     const { stream } = download([() => ({ body: body(tampered), skip: 0 })]);
     await expect(read(stream)).rejects.toBeInstanceOf(DigestMismatchError);
     const unverified = download([() => ({ body: body(tampered), skip: 0 })], { verify: false });
