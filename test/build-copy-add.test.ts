@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build, buildContext, historyLines, inspect, makeBuildWorkspace, readText, unpack, writeFiles, type BuildWorkspace } from './helpers/build.js';
+import { build, buildContext, historyLines, inspect, useBuildWorkspace, readText, unpack, writeFiles } from './helpers/build.js';
 import { runOk, tsbuild } from './helpers/run.js';
 import { describeTree } from './helpers/tree.js';
 
@@ -14,15 +14,8 @@ const sha256 = (data: string | Buffer): string => createHash('sha256').update(da
 const fileLine = (content: string): string => `file ${Buffer.byteLength(content)} ${sha256(content).slice(0, 16)}`;
 
 describe('tsbuild build: COPY and ADD', () => {
-  let ws: BuildWorkspace;
-  let n = 0;
-  const context = (): string => join(ws.work, `ctx-${++n}`);
-  const out = (): string => join(ws.work, `out-${++n}`);
-
-  beforeAll(async () => {
-    ws = await makeBuildWorkspace();
-  });
-  afterAll(async () => ws.cleanup());
+  const ws = useBuildWorkspace();
+  const { context, out } = ws;
 
   it('COPY: file to dir/ and to a new name, globs, a directory copies its contents, trailing slashes, destination created, WORKDIR-relative', async () => {
     const files = {

@@ -1,18 +1,17 @@
 import { arch } from 'node:process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   buildContext,
   buildOk,
   DEFAULT_PATH,
   historyLines,
   inspect,
-  makeBuildWorkspace,
+  useBuildWorkspace,
   readText,
   stepStates,
   unpack,
   writeFiles,
-  type BuildWorkspace,
 } from './helpers/build.js';
 import { describeTree } from './helpers/tree.js';
 
@@ -21,16 +20,8 @@ const HOST_ARCH = arch === 'x64' ? 'amd64' : arch;
 const HOST_PLATFORM = `linux/${HOST_ARCH}`;
 
 describe('tsbuild build: every Dockerfile instruction, checked through inspect and unpack', () => {
-  let ws: BuildWorkspace;
-  let n = 0;
-  /** A fresh context dir for each build. */
-  const context = (): string => join(ws.work, `ctx-${++n}`);
-  const out = (): string => join(ws.work, `out-${++n}`);
-
-  beforeAll(async () => {
-    ws = await makeBuildWorkspace();
-  });
-  afterAll(async () => ws.cleanup());
+  const ws = useBuildWorkspace();
+  const { context, out } = ws;
 
   it('metadata instructions set the config fields and history as docker does; --label adds and overrides labels', async () => {
     const dockerfile = [

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build, buildOk, inspect, makeBuildWorkspace, readText, stepStates, unpack, writeFiles, type BuildWorkspace } from './helpers/build.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { build, buildOk, inspect, useBuildWorkspace, readText, stepStates, unpack, writeFiles } from './helpers/build.js';
 import { tsbuild } from './helpers/run.js';
 
 /** The relative paths under `dir` of an unpacked image (files and dirs), sorted. */
@@ -11,15 +11,8 @@ async function listing(dir: string): Promise<string[]> {
 }
 
 describe('tsbuild build: multi-stage builds and the build context', () => {
-  let ws: BuildWorkspace;
-  let n = 0;
-  const context = (): string => join(ws.work, `ctx-${++n}`);
-  const out = (): string => join(ws.work, `out-${++n}`);
-
-  beforeAll(async () => {
-    ws = await makeBuildWorkspace();
-  });
-  afterAll(async () => ws.cleanup());
+  const ws = useBuildWorkspace();
+  const { context, out } = ws;
 
   describe('multi-stage', () => {
     let ctx: string;

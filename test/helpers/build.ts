@@ -1,6 +1,6 @@
 import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { makeBusyboxRootfs } from './busybox.js';
 import { tsbuild, type RunOptions, type RunResult } from './run.js';
 import { makeTempDir } from './tmp.js';
@@ -32,6 +32,48 @@ export async function makeBuildWorkspace(prefix = 'tsbuild-build-'): Promise<Bui
   const imported = await tsbuild(root, ['import', rootfs, 'busybox:latest', '--change', 'CMD ["sh"]', '--change', `ENV ${DEFAULT_PATH}`]);
   if (imported.code !== 0) throw new Error(`tsbuild import failed: ${imported.stderr}`);
   return { work, root, rootfs, baseId: imported.stdout.trim(), cleanup };
+}
+
+/** A {@link BuildWorkspace} shared by a describe block, with fresh context and output dir names. */
+export interface SharedBuildWorkspace extends BuildWorkspace {
+  /** A new context dir path under the work dir (not created). */
+  context(): string;
+  /** A new output dir path under the work dir (not created). */
+  out(): string;
+}
+
+/**
+ * Registers `beforeAll`/`afterAll` hooks that make a {@link makeBuildWorkspace} for the calling describe block and
+ * remove it afterwards; the returned object reads through to it once the hooks have run.
+ */
+export function useBuildWorkspace(): SharedBuildWorkspace {
+  let ws: BuildWorkspace | undefined;
+  let n = 0;
+  const current = (): BuildWorkspace => {
+    if (!ws) throw new Error('the build workspace is made in beforeAll');
+    return ws;
+  };
+  beforeAll(async () => {
+    ws = await makeBuildWorkspace();
+  });
+  afterAll(async () => ws?.cleanup());
+  return {
+    get work() {
+      return current().work;
+    },
+    get root() {
+      return current().root;
+    },
+    get rootfs() {
+      return current().rootfs;
+    },
+    get baseId() {
+      return current().baseId;
+    },
+    cleanup: () => current().cleanup(),
+    context: () => join(current().work, `ctx-${++n}`),
+    out: () => join(current().work, `out-${++n}`),
+  };
 }
 
 /** A file of a test build context: text, or an entry with a mode, or a symlink. */
