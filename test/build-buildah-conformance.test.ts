@@ -7,7 +7,7 @@ import { run, runOk, tsbuild, type RunResult } from './helpers/run.js';
 import { describeTree } from './helpers/tree.js';
 
 /** buildah's conformance contexts (see the README there). */
-const FIXTURES = fileURLToPath(new URL('./fixtures/buildah-conformance/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../packages/builder/testdata/buildah/', import.meta.url));
 
 /** `touch -t @1485449953` in the copyfrom cases: files with this mtime must keep it through COPY --from. */
 const FIXED_MTIME_MS = 1_485_449_953_000;
