@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, symlinkSync, utimesSync, writeFileSync, linkSync, chownSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, symlinkSync, utimesSync, lutimesSync, writeFileSync, linkSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
@@ -57,7 +57,7 @@ function makeTree(root: string, reverse: boolean): void {
     chmodSync(join(root, dir), 0o755);
     utimesSync(join(root, dir), 1_700_000_000, 1_700_000_000);
   }
-  utimesSync(join(root, 'a/link'), new Date(1_700_000_700_000), new Date(1_700_000_700_000));
+  lutimesSync(join(root, 'a/link'), new Date(1_700_000_700_000), new Date(1_700_000_700_000));
 }
 
 let temp: string;
@@ -101,6 +101,8 @@ describe('createLayerFromDirectory', () => {
     expect([tool2.type, tool2.linkname, tool2.size]).toEqual(['hardlink', 'bin/tool', 0]);
     expect(entries.find((e) => e.path === 'bin/tool')!.mode).toBe(0o4755);
     expect(entries.find((e) => e.path === 'a/link')!.linkname).toBe('../etc/config');
+    // The symlink's own mtime, not its creation time: two trees made seconds apart give the same archive.
+    expect(entries.find((e) => e.path === 'a/link')!.mtime).toBe(1_700_000_700);
   });
 
   it('gives the same diffID whatever the creation order, umask and atime; the same digest with a fixed epoch', async () => {
