@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-debian-deps.sh
 npm install --no-audit --no-fund
-tsbuild() { node cli/bin/tsbuild.js "$@"; }
+tsbuild() { cli/bin/tsbuild "$@"; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 set -x

@@ -133,7 +133,7 @@ describe('archives move between tsbuild, skopeo and umoci', () => {
     const root = join(work, 'store-stdout');
     await tsbuild(root, ['load', '-i', busybox.ociArchive]);
     const archive = join(work, 'stdout.tar');
-    await runOk('sh', ['-c', `node ${TSBUILD_BIN} --root ${root} save -o - busybox > ${archive}`]);
+    await runOk('sh', ['-c', `${TSBUILD_BIN} --root ${root} save -o - busybox > ${archive}`]);
     const listing = (await runOk('tar', ['-tf', archive])).stdout;
     expect(listing).toContain('manifest.json');
   });

@@ -32,8 +32,8 @@ describe('store commands', () => {
   });
 
   it('takes --root and $TSBUILD_ROOT, before or after the command', async () => {
-    const after = await run(process.execPath, [TSBUILD_BIN, 'images', '--root', root, '--format', 'json']);
-    const viaEnv = await run(process.execPath, [TSBUILD_BIN, 'images', '--format', 'json'], { env: { TSBUILD_ROOT: root } });
+    const after = await run(TSBUILD_BIN, ['images', '--root', root, '--format', 'json']);
+    const viaEnv = await run(TSBUILD_BIN, ['images', '--format', 'json'], { env: { TSBUILD_ROOT: root } });
     expect(JSON.parse(after.stdout)).toHaveLength(1);
     expect(viaEnv.stdout).toBe(after.stdout);
   });
@@ -127,9 +127,9 @@ describe('store commands', () => {
   });
 
   it('help and version', async () => {
-    const help = await run(process.execPath, [TSBUILD_BIN, '--help']);
+    const help = await run(TSBUILD_BIN, ['--help']);
     expect(help.code).toBe(0);
     for (const command of ['images', 'inspect', 'history', 'tag', 'rmi', 'prune', 'save', 'load', 'df', 'check']) expect(help.stdout).toContain(command);
-    expect((await run(process.execPath, [TSBUILD_BIN, '--version'])).stdout).toMatch(/^\d+\.\d+\.\d+/);
+    expect((await run(TSBUILD_BIN, ['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+/);
   });
 });

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxImage, type BusyboxImage } from './helpers/busybox.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
-import { tsbuild, type RunOptions, type RunResult } from './helpers/run.js';
+import { run, tsbuild, TSBUILD_BIN, type RunOptions, type RunResult } from './helpers/run.js';
 import { makeTempDir } from './helpers/tmp.js';
 
 function lines(text: string): string[] {
@@ -123,6 +123,23 @@ describe('tsbuild against a TLS registry without its CA', () => {
       expect(lines(result.stderr)).toEqual([expect.stringMatching(/^Error: TLS certificate of 127\.0\.0\.1:\d+ is not trusted: .*pass --cert-dir/)]);
       const trusted = await tsbuild(join(dir, 'store'), ['pull', `${registry.host}/app:1`, '--cert-dir', registry.certDir!]);
       expect(lines(trusted.stderr)).toEqual([`Error: manifest unknown: ${registry.host}/app:1 does not exist`]);
+    } finally {
+      await registry.stop();
+      await cleanup();
+    }
+  });
+
+  it('trusts the CAs named by NODE_EXTRA_CA_CERTS, which the launcher has Node skip at start and loads only for a registry', async () => {
+    const { dir, cleanup } = await makeTempDir('tsbuild-registry-tls-');
+    const registry = await startRegistry({ tls: true });
+    try {
+      const trusted = await tsbuild(join(dir, 'store'), ['pull', `${registry.host}/app:1`], { env: { NODE_EXTRA_CA_CERTS: registry.caFile! } });
+      expect(lines(trusted.stderr)).toEqual([`Error: manifest unknown: ${registry.host}/app:1 does not exist`]);
+      // Node warns at start about a NODE_EXTRA_CA_CERTS it cannot read: through the launcher it never tries.
+      const env = { NODE_EXTRA_CA_CERTS: join(dir, 'missing.pem') };
+      expect((await run(process.execPath, [join(dirname(TSBUILD_BIN), 'tsbuild.js'), '--version'], { env })).stderr).toMatch(/extra certs/i);
+      const launched = await run(TSBUILD_BIN, ['--version'], { env });
+      expect([launched.code, launched.stderr]).toEqual([0, '']);
     } finally {
       await registry.stop();
       await cleanup();

@@ -16,7 +16,7 @@ work=${1:?usage: base-images.sh WORKDIR [busybox] [debian]}
 shift
 mkdir -p "$work"
 store="$work/store"
-tsbuild() { node "$repo/cli/bin/tsbuild.js" --root "$store" "$@"; }
+tsbuild() { "$repo/cli/bin/tsbuild" --root "$store" "$@"; }
 path_env='PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 have() { tsbuild inspect "$1" >/dev/null 2>&1; }

@@ -11,10 +11,7 @@
 // that goes first alternating, and each cell is the median of the runs. Extras: per-RUN overhead (tsbuild: the
 // step durations of 20 RUNs that each change one small file, median; buildah: (t(20 RUNs) - t(0 RUNs)) / 20) and
 // the peak RSS of tsbuild building many-files cold.
-//
-// NODE_EXTRA_CA_CERTS makes every Node process parse that certificate file at start (~35 ms here, where it is set
-// machine-wide; a fresh Debian does not set it). The bench's registry is plain http on loopback, so tsbuild runs
-// without it unless BENCH_KEEP_NODE_EXTRA_CA_CERTS=1; the table says which.
+// tsbuild runs as installed: the cli/bin/tsbuild launcher, in the environment the bench was started with.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, copyFileSync, statSync, utimesSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -23,10 +20,7 @@ import { startRegistry } from '../registry/registry.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '../..');
-const cli = join(repo, 'cli/bin/tsbuild.js');
-const keepExtraCerts = process.env.BENCH_KEEP_NODE_EXTRA_CA_CERTS === '1' || !process.env.NODE_EXTRA_CA_CERTS;
-/** The environment tsbuild builds run in (see the header about NODE_EXTRA_CA_CERTS). */
-const tsbuildEnv = keepExtraCerts ? process.env : Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
+const cli = join(repo, 'cli/bin/tsbuild');
 const scratch = process.env.BENCH_SCRATCH ?? '/tmp/tsbuild-bench-build';
 const inputs = join(scratch, 'inputs');
 const stores = join(scratch, 'stores');
@@ -115,7 +109,7 @@ function cleanupStores() {
 function buildCommand(tool, ctx, dir, extra = []) {
   const root = storeOf(tool, ctx);
   if (tool === 'tsbuild') {
-    return ['node', [cli, '--root', root, 'build', '--progress', 'plain', ...extra, '-t', `bench/${ctx}:latest`, '-f', join(dir, 'Dockerfile'), dir]];
+    return [cli, ['--root', root, 'build', '--progress', 'plain', ...extra, '-t', `bench/${ctx}:latest`, '-f', join(dir, 'Dockerfile'), dir]];
   }
   return ['buildah', [...buildahBase(root), 'build', '--layers', '--isolation', 'chroot', ...extra, '-t', `bench/${ctx}`, '-f', join(dir, 'Dockerfile'), dir]];
 }
@@ -124,8 +118,7 @@ function buildCommand(tool, ctx, dir, extra = []) {
 function timedBuild(tool, ctx, dir, label, extra = []) {
   const [command, args] = buildCommand(tool, ctx, dir, extra);
   const started = performance.now();
-  const env = tool === 'tsbuild' ? tsbuildEnv : process.env;
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 256 << 20, env });
+  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 256 << 20 });
   const seconds = (performance.now() - started) / 1000;
   writeFileSync(join(logs, `${ctx}-${label}-${tool}.log`), `${result.stdout}\n--- stderr\n${result.stderr}`);
   if (result.status !== 0) throw new Error(`${tool} build of ${ctx} (${label}) failed; see ${join(logs, `${ctx}-${label}-${tool}.log`)}\n${result.stderr.slice(-2000)}`);
@@ -207,7 +200,7 @@ try {
   );
   const baseRoot = join(inputs, 'bases', 'store');
   for (const image of ['busybox:latest', ...(CONTEXTS.includes('debian') ? ['debian:bookworm-slim'] : [])]) {
-    run('node', [cli, '--root', baseRoot, 'push', image, `${registry.host}/${image}`]);
+    run(cli, ['--root', baseRoot, 'push', image, `${registry.host}/${image}`]);
   }
   log('contexts (cached in inputs/ctx)');
   run('bash', [join(here, 'gen-contexts.sh'), join(inputs, 'ctx'), registry.host, ...CONTEXTS], { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -334,7 +327,6 @@ async function preciseStepTimes(N) {
 function renderTable(rows, extras, backingStore) {
   const lines = [];
   lines.push(`Build benchmark, ${new Date().toISOString().slice(0, 16)}Z, stores on ${backingStore}; medians in seconds (min-max), runs per cell in brackets.`);
-  if (!keepExtraCerts) lines.push('', 'tsbuild ran without NODE_EXTRA_CA_CERTS, which this machine sets for every process (see bench/build/build.mjs).');
   lines.push('');
   lines.push('| context | scenario | tsbuild | buildah | ratio | goal | met |');
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | --- |');

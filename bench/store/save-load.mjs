@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
-const TSBUILD = fileURLToPath(new URL('../../cli/bin/tsbuild.js', import.meta.url));
+const TSBUILD = fileURLToPath(new URL('../../cli/bin/tsbuild', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
 /** Runs a command under python's getrusage to measure its peak RSS; returns seconds and MiB. */
@@ -129,27 +129,27 @@ async function main() {
 
     // A store holding the gzip image (for the save benchmarks).
     const savedStore = join(work, 'store-gzip');
-    await exec(process.execPath, [TSBUILD, '--root', savedStore, 'load', '-i', ociArchive]);
+    await exec(TSBUILD, ['--root', savedStore, 'load', '-i', ociArchive]);
 
     const scenarios = [
       {
         name: 'load docker-archive',
-        tsbuild: (i) => [process.execPath, TSBUILD, '--root', join(work, `s-ld-${i}`), 'load', '-i', dockerArchive],
+        tsbuild: (i) => [TSBUILD, '--root', join(work, `s-ld-${i}`), 'load', '-i', dockerArchive],
         skopeo: (i) => ['skopeo', 'copy', '-q', `docker-archive:${dockerArchive}`, `oci:${join(work, `k-ld-${i}`)}:bench:1`],
       },
       {
         name: 'load oci-archive (gzip)',
-        tsbuild: (i) => [process.execPath, TSBUILD, '--root', join(work, `s-lo-${i}`), 'load', '-i', ociArchive],
+        tsbuild: (i) => [TSBUILD, '--root', join(work, `s-lo-${i}`), 'load', '-i', ociArchive],
         skopeo: (i) => ['skopeo', 'copy', '-q', `oci-archive:${ociArchive}`, `oci:${join(work, `k-lo-${i}`)}:bench:1`],
       },
       {
         name: 'save docker-archive (gunzip)',
-        tsbuild: (i) => [process.execPath, TSBUILD, '--root', savedStore, 'save', '-o', join(work, `s-sd-${i}.tar`), 'bench:1'],
+        tsbuild: (i) => [TSBUILD, '--root', savedStore, 'save', '-o', join(work, `s-sd-${i}.tar`), 'bench:1'],
         skopeo: (i) => ['skopeo', 'copy', '-q', `oci:${join(savedStore, 'oci')}:bench:1`, `docker-archive:${join(work, `k-sd-${i}.tar`)}:bench:1`],
       },
       {
         name: 'save oci-archive',
-        tsbuild: (i) => [process.execPath, TSBUILD, '--root', savedStore, 'save', '--format', 'oci-archive', '-o', join(work, `s-so-${i}.tar`), 'bench:1'],
+        tsbuild: (i) => [TSBUILD, '--root', savedStore, 'save', '--format', 'oci-archive', '-o', join(work, `s-so-${i}.tar`), 'bench:1'],
         skopeo: (i) => ['skopeo', 'copy', '-q', `oci:${join(savedStore, 'oci')}:bench:1`, `oci-archive:${join(work, `k-so-${i}.tar`)}:bench:1`],
       },
     ];

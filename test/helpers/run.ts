@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** The built CLI entry point (`npm run build` makes it). */
-export const TSBUILD_BIN = fileURLToPath(new URL('../../cli/bin/tsbuild.js', import.meta.url));
+/** The `tsbuild` command as installed (the launcher script; `npm run build` makes what it starts). */
+export const TSBUILD_BIN = fileURLToPath(new URL('../../cli/bin/tsbuild', import.meta.url));
 
 /** What a finished command printed and how it exited. */
 export interface RunResult {
@@ -51,10 +51,10 @@ export async function runOk(command: string, args: readonly string[], options: R
 
 /** Runs `tsbuild` with a store root. */
 export function tsbuild(root: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  return run(process.execPath, [TSBUILD_BIN, '--root', root, ...args], options);
+  return run(TSBUILD_BIN, ['--root', root, ...args], options);
 }
 
 /** Starts `tsbuild` without waiting for it (for kill and concurrency tests). */
 export function startTsbuild(root: string, args: readonly string[]): ChildProcess {
-  return spawn(process.execPath, [TSBUILD_BIN, '--root', root, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(TSBUILD_BIN, ['--root', root, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 }

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { createSecureContext } from 'node:tls';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { parseChallenges, type AuthChallenge } from './challenge.js';
 import { findCredentials, type CredentialOptions, type FoundCredentials } from './credentials.js';
@@ -159,10 +160,14 @@ export class RegistrySession {
     }
     const env = this.options.env ?? process.env;
     const ca = await caBundle(material.ca, env);
-    const connect = {
-      rejectUnauthorized: this.options.tlsVerify,
+    const tls = {
       ...(ca ? { ca } : {}),
       ...(material.cert !== undefined ? { cert: material.cert, key: material.key } : {}),
+    };
+    // One secure context for every connection: given `ca` alone, each new TLS socket would parse the whole bundle again.
+    const connect = {
+      rejectUnauthorized: this.options.tlsVerify,
+      ...(Object.keys(tls).length > 0 ? { secureContext: createSecureContext(tls) } : {}),
     };
     const common = { connect, connections: this.options.maxConnections ?? 16, keepAliveTimeout: 10_000 };
     const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;

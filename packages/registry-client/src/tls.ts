@@ -46,20 +46,38 @@ export async function loadCertDir(dir: string): Promise<TlsMaterial> {
 }
 
 /**
- * Node's `ca` option for a registry with extra CAs: Node's bundled roots, the certificates of `NODE_EXTRA_CA_CERTS`
- * (which an explicit `ca` would otherwise drop) and the extra ones. `undefined` when there are no extra CAs, so Node's
- * defaults apply unchanged.
+ * The variable the `tsbuild` launcher moves `NODE_EXTRA_CA_CERTS` to. Node parses that file at every start, before any
+ * of tsbuild runs (tens of milliseconds for a system-wide bundle), so the launcher starts Node without it; the
+ * certificates are then added here, when a registry is contacted, so they are trusted as Node would have trusted them.
  */
-export async function caBundle(extra: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): Promise<string[] | undefined> {
-  if (extra.length === 0) return undefined;
-  const bundle = [...rootCertificates];
-  if (env.NODE_EXTRA_CA_CERTS) {
-    try {
-      bundle.push(await readFile(env.NODE_EXTRA_CA_CERTS, 'utf8'));
-    } catch {
-      // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS.
-    }
+export const DEFERRED_EXTRA_CA_CERTS = 'TSBUILD_DEFERRED_NODE_EXTRA_CA_CERTS';
+
+async function readCaFile(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS.
+    return undefined;
   }
+}
+
+/**
+ * Node's `ca` option for a registry: Node's bundled roots, the certificates of `NODE_EXTRA_CA_CERTS` (which an explicit
+ * `ca` would otherwise drop, or which Node did not load because the launcher deferred them, see
+ * {@link DEFERRED_EXTRA_CA_CERTS}) and the extra ones. `undefined` when there is nothing to add, so Node's defaults
+ * apply unchanged.
+ */
+export async function caBundle(
+  extra: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  processEnv: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<string[] | undefined> {
+  const deferred = processEnv[DEFERRED_EXTRA_CA_CERTS] || undefined;
+  if (extra.length === 0 && deferred === undefined) return undefined;
+  const bundle = [...rootCertificates];
+  const file = deferred ?? (env.NODE_EXTRA_CA_CERTS || undefined);
+  const extraCerts = file === undefined ? undefined : await readCaFile(file);
+  if (extraCerts !== undefined) bundle.push(extraCerts);
   return [...bundle, ...extra];
 }
 
