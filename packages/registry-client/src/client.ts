@@ -12,12 +12,13 @@ import {
   type Digest,
 } from '@tsbuild/oci';
 import { BlobDownload, type BlobResponse } from './blob-download.js';
+import { fetchBlob, type BlobFetcher } from './blob-fetch.js';
 import { ChunkedSource } from './blob-reader.js';
 import { parseCredsFlag, type CredentialOptions, type Credentials, type Environment } from './credentials.js';
 import { RegistryError } from './errors.js';
 import { DEFAULT_RETRY_POLICY, isRetryableNetworkError, RetryBudget, type RetryPolicy } from './retry.js';
 import { repositoryScope } from './scope.js';
-import { headerValue, readBodyText, RegistrySession, type SessionResponse } from './session.js';
+import { headerValue, readBodyText, RegistrySession, type DispatcherProfile, type SessionResponse } from './session.js';
 
 /** Options of a {@link RegistryClient}. */
 export interface RegistryClientOptions {
@@ -180,6 +181,11 @@ export class RegistryClient {
     });
     this.monolithicThreshold = options.monolithicThreshold ?? 16 * 1024 * 1024;
     this.chunkSize = Math.max(options.chunkSize ?? 64 * 1024 * 1024, 1);
+  }
+
+  /** How the client connects (TLS material, proxies), for a worker thread that makes its own connections. */
+  connectionProfile(): Promise<DispatcherProfile> {
+    return this.session.profile();
   }
 
   /** Closes the client's connections. */
@@ -384,6 +390,20 @@ export class RegistryClient {
       verify: options.verify ?? true,
       ...(onProgress ? { onBytes: (done: number) => onProgress({ digest, done, total: size }) } : {}),
     });
+  }
+
+  /**
+   * Downloads a blob through `fetcher` (which makes each request elsewhere, e.g. a worker thread that hashes and
+   * writes the body into a file as it arrives) with this client's auth, redirects and retries; a broken body is
+   * resumed from the bytes stored. Resolves once the fetcher has stored exactly the blob's size; checking the digest
+   * of what it stored is the fetcher's owner's job.
+   * @throws RegistryError (BLOB_UNKNOWN, UNAVAILABLE, ...), SizeMismatchError.
+   */
+  async fetchBlob(repository: string, blob: BlobDescriptor, fetcher: BlobFetcher, options: CallOptions = {}): Promise<void> {
+    const { digest, size } = checked(blob);
+    const what = `blob ${digest} of ${this.name(repository)}`;
+    const path = apiPath(repository, 'blobs', digest);
+    await fetchBlob(this.session, { repository, path, digest, size, what, scopes: [repositoryScope(repository, ['pull'])] }, fetcher, options.signal);
   }
 
   /** Requests a blob from byte `offset` on; says how many bytes to drop when the registry ignored the range. */

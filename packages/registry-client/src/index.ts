@@ -24,5 +24,7 @@ export type {
   FetchedManifest,
   ManifestHead,
 } from './client.js';
+export type { BlobFetcher, BlobFetchRequest, BlobFetchResult, BlobBodyEnd } from './blob-fetch.js';
+export type { DispatcherProfile } from './session.js';
 export * from './resolve.js';
 export * from './login.js';

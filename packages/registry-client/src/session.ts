@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { createSecureContext } from 'node:tls';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
@@ -47,6 +49,41 @@ export interface SessionRequest {
   /** Names the thing in error messages, e.g. `manifest localhost:5000/app:1`. */
   what: string;
   signal?: AbortSignal;
+  /**
+   * Sends each attempt this way instead of on the session's own connections (auth, redirects and retries stay the
+   * session's): a worker thread that streams a blob body straight into a file.
+   */
+  transport?: RawRequest;
+}
+
+/**
+ * How the session connects, as plain data a worker thread can rebuild its own undici dispatcher from (with the same
+ * TLS material and proxy settings): `new Agent(options)` or `new EnvHttpProxyAgent(options)`.
+ */
+export interface DispatcherProfile {
+  /** Names these settings: equal settings, equal keys (a worker keeps one dispatcher per key). */
+  readonly key: string;
+  /** The file to `require()` undici from. */
+  readonly undici: string;
+  readonly kind: 'agent' | 'env-proxy';
+  /** The dispatcher's options, but the secure context (not plain data): see {@link dispatcherOptions}. */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** Extra TLS material (CA bundle, client certificate) for one secure context shared by every connection. */
+  readonly tls?: { readonly ca?: readonly string[]; readonly cert?: string; readonly key?: string | undefined };
+}
+
+/**
+ * The options to make a profile's dispatcher with: its `options`, with one secure context made from its `tls` in
+ * `connect` (and `requestTls` for a proxy), since given `ca` alone each new TLS socket would parse the whole bundle
+ * again. The pull workers do the same in their own source (hash-write-worker.ts): keep them alike.
+ */
+export function dispatcherOptions(profile: DispatcherProfile): Record<string, unknown> {
+  const options: Record<string, unknown> = { ...profile.options };
+  if (profile.tls === undefined) return options;
+  const secureContext = createSecureContext({ ...profile.tls, ca: profile.tls.ca === undefined ? undefined : [...profile.tls.ca] });
+  options.connect = { ...(options.connect as object), secureContext };
+  if (options.requestTls !== undefined) options.requestTls = { ...(options.requestTls as object), secureContext };
+  return options;
 }
 
 /** A response the caller asked for; its body must be consumed or dumped. */
@@ -125,6 +162,7 @@ export class RegistrySession {
   readonly registry: string;
   private readonly options: SessionOptions;
   private dispatcherPromise: Promise<Dispatcher> | undefined;
+  private profilePromise: Promise<DispatcherProfile> | undefined;
   private endpointPromise: Promise<Endpoint> | undefined;
   private credentialsPromise: Promise<FoundCredentials | undefined> | undefined;
   private tokens: Array<BearerToken & { atoms: Set<string> }> = [];
@@ -142,11 +180,20 @@ export class RegistrySession {
   }
 
   private dispatcher(): Promise<Dispatcher> {
-    this.dispatcherPromise ??= this.createDispatcher();
+    this.dispatcherPromise ??= this.profile().then((profile) => {
+      const options = dispatcherOptions(profile);
+      return profile.kind === 'env-proxy' ? new EnvHttpProxyAgent(options as EnvHttpProxyAgent.Options) : new Agent(options as Agent.Options);
+    });
     return this.dispatcherPromise;
   }
 
-  private async createDispatcher(): Promise<Dispatcher> {
+  /** How this session connects (TLS material, proxies), for a worker thread that makes its own connections. */
+  profile(): Promise<DispatcherProfile> {
+    this.profilePromise ??= this.createProfile();
+    return this.profilePromise;
+  }
+
+  private async createProfile(): Promise<DispatcherProfile> {
     const host = apiHost(this.registry);
     const material: TlsMaterial = { ca: [] };
     const dirs = this.options.certDir !== undefined ? [this.options.certDir] : systemCertDirs(host);
@@ -164,17 +211,16 @@ export class RegistrySession {
       ...(ca ? { ca } : {}),
       ...(material.cert !== undefined ? { cert: material.cert, key: material.key } : {}),
     };
-    // One secure context for every connection: given `ca` alone, each new TLS socket would parse the whole bundle again.
-    const connect = {
-      rejectUnauthorized: this.options.tlsVerify,
-      ...(Object.keys(tls).length > 0 ? { secureContext: createSecureContext(tls) } : {}),
-    };
+    const connect = { rejectUnauthorized: this.options.tlsVerify };
     const common = { connect, connections: this.options.maxConnections ?? 16, keepAliveTimeout: 10_000 };
     const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;
     const httpProxy = env.HTTP_PROXY ?? env.http_proxy;
+    let kind: DispatcherProfile['kind'] = 'agent';
+    let options: Record<string, unknown> = common;
     // like Go's ProxyFromEnvironment, never send loopback traffic through a proxy
     if ((httpsProxy || httpProxy) && !isLoopbackRegistry(host)) {
-      return new EnvHttpProxyAgent({
+      kind = 'env-proxy';
+      options = {
         ...common,
         requestTls: connect,
         // plain-http registries get ordinary absolute-URI proxy requests; https ones a CONNECT tunnel
@@ -182,9 +228,11 @@ export class RegistrySession {
         ...(httpProxy ? { httpProxy } : {}),
         ...(httpsProxy ? { httpsProxy } : {}),
         noProxy: env.NO_PROXY ?? env.no_proxy ?? '',
-      });
+      };
     }
-    return new Agent(common);
+    const withTls = Object.keys(tls).length > 0 ? { tls } : {};
+    const key = createHash('sha256').update(JSON.stringify([kind, options, tls])).digest('hex').slice(0, 32);
+    return { key, undici: createRequire(import.meta.url).resolve('undici'), kind, options, ...withTls };
   }
 
   private readonly raw: RawRequest = async (url, init) => {
@@ -356,7 +404,7 @@ export class RegistrySession {
       const body = typeof req.body === 'function' ? await req.body() : req.body;
       let response: Dispatcher.ResponseData;
       try {
-        response = await this.raw(url, { method: req.method, headers, ...(signal ? { signal } : {}), ...(body !== undefined ? { body } : {}) });
+        response = await (req.transport ?? this.raw)(url, { method: req.method, headers, ...(signal ? { signal } : {}), ...(body !== undefined ? { body } : {}) });
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
         if (err instanceof RegistryError) throw err;
