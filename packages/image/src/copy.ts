@@ -19,6 +19,7 @@ import {
   type ImageManifest,
   type Platform,
 } from '@tsbuild/oci';
+import type { BlobFetcher } from '@tsbuild/registry-client';
 import type { BlobProgress, ImageDestination, ImageSource, RawManifest, SourceImage } from './transport/types.js';
 
 /** Options for {@link copyImage}. */
@@ -107,8 +108,16 @@ export async function copyImage(
       const blob = await source.openBlob(descriptor, { verify: !destination.verifiesBlobs, signal });
       return counting(blob, (bytes) => report('progress', (done = bytes)));
     };
+    const { fetchBlob } = source;
+    const { putFetchedBlob } = destination;
     try {
-      await destination.putBlob(descriptor, open, signal);
+      if (fetchBlob !== undefined && putFetchedBlob !== undefined && destination.verifiesBlobs) {
+        // a worker thread downloads, hashes and writes the blob: its bytes never reach this thread
+        const drive = (fetcher: BlobFetcher): Promise<void> => fetchBlob.call(source, descriptor, fetcher, signal);
+        await putFetchedBlob.call(destination, descriptor, drive, { ...(signal ? { signal } : {}), onBytes: (bytes) => report('progress', (done = bytes)) });
+      } else {
+        await destination.putBlob(descriptor, open, signal);
+      }
     } catch (err) {
       // a destination that verifies names the blob alone: say where the bad content came from
       if (destination.verifiesBlobs) throw namingSource(err, `blob ${digest} of ${source.description}`);

@@ -12,6 +12,7 @@ import {
 } from '@tsbuild/oci';
 import type { RegistryClient, RegistryClientOptions, UploadResult } from '@tsbuild/registry-client';
 import { copyImage, type CopiedImage, type CopyOptions } from './copy.js';
+import { sharedHashWritePool } from './fs/hash-write-pool.js';
 import { BlobSources } from './store/blob-sources.js';
 import { storeName } from './store/names.js';
 import type { ImageStore } from './store/store.js';
@@ -129,10 +130,15 @@ export async function pullImage(store: ImageStore, ref: string, options: PullOpt
       ...(options.platform !== undefined ? { platform: options.platform } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    // the workers that download the layers start (and load their HTTP client) while the manifest is resolved
+    client.connectionProfile().then(
+      (profile) => sharedHashWritePool().warm(profile),
+      () => undefined,
+    );
     const [image] = await source.listImages();
     if (image === undefined) throw new InvalidReferenceError(`${ref} resolved to no image`);
-    // the store verifies every blob as it writes it (hashing in a worker thread, off the thread that runs the
-    // downloads), so copyImage has the registry source skip hashing: each blob is hashed once
+    // the store verifies every blob as it writes it: worker threads download, hash and write the layers (the bytes
+    // never reach this thread), and copyImage has the registry source skip hashing the rest: each blob is hashed once
     const destination = await StoreDestination.open(store);
     let copied: CopiedImage;
     try {

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Digest } from '@tsbuild/oci';
+import type { BlobFetchRequest, BlobFetchResult, DispatcherProfile } from '@tsbuild/registry-client';
 import { HASH_WRITE_WORKER_SOURCE, type HashWriteReply, type HashWriteRequest } from './hash-write-worker.js';
 
 /** What a finished {@link HashWriteJob} wrote. */
@@ -20,12 +21,29 @@ interface Waiter {
 interface PoolWorker {
   readonly worker: Worker;
   readonly jobs: Map<number, Waiter[]>;
+  /** Whom to tell about a job's fetch progress. */
+  readonly progress: Map<number, (bytes: number) => void>;
   /** Why the worker stopped, once it has. */
   failure: Error | undefined;
 }
 
-/** Sends a job's request to its worker; resolves with the answer (rejects with a `failed` answer's error). */
-export type JobChannel = (message: HashWriteRequest, transfer: ArrayBuffer[]) => Promise<HashWriteReply>;
+/** How a job talks to its worker. */
+export interface JobChannel {
+  /** Sends a request; resolves with the answer (rejects with a `failed` answer's error). */
+  request(message: HashWriteRequest, transfer: ArrayBuffer[]): Promise<HashWriteReply>;
+  /** Sends a message that gets no answer. */
+  post(message: HashWriteRequest): void;
+  /** Sets (or, with undefined, clears) the listener of the job's fetch progress. */
+  onProgress(listener: ((bytes: number) => void) | undefined): void;
+}
+
+/** Options of {@link HashWriteJob.fetch}. */
+export interface JobFetchOptions {
+  /** Aborts the request (the fetch then rejects with the signal's reason). */
+  signal?: AbortSignal;
+  /** Called now and then with the bytes of the job written so far. */
+  onBytes?: (bytes: number) => void;
+}
 
 /**
  * One stream of bytes hashed and written to a file by a worker thread of a {@link HashWritePool}. Requests are
@@ -34,14 +52,14 @@ export type JobChannel = (message: HashWriteRequest, transfer: ArrayBuffer[]) =>
  */
 export class HashWriteJob {
   private readonly id: number;
-  private readonly send: JobChannel;
+  private readonly channel: JobChannel;
   private readonly release: () => void;
   private done = false;
 
   /** @internal made by {@link HashWritePool.open} */
-  constructor(id: number, send: JobChannel, release: () => void) {
+  constructor(id: number, channel: JobChannel, release: () => void) {
     this.id = id;
-    this.send = send;
+    this.channel = channel;
     this.release = release;
   }
 
@@ -53,6 +71,30 @@ export class HashWriteJob {
     const reply = await this.request({ op: 'write', job: this.id, buffer, length }, [buffer]);
     if (reply.op !== 'written') throw new Error(`hash-write worker answered ${reply.op} to write`);
     return reply.buffer;
+  }
+
+  /**
+   * Has the worker make one blob GET itself and hash and write the body of a 200 or 206 answer into the job's file as
+   * it arrives (the bytes never reach this thread). Resolves with what the answer was; rejects, with the error's
+   * `code`, when no answer came, and with the signal's reason once aborted. Do not write to the job meanwhile.
+   */
+  async fetch(request: BlobFetchRequest, options: JobFetchOptions = {}): Promise<BlobFetchResult> {
+    const { signal, onBytes } = options;
+    signal?.throwIfAborted();
+    const abort = (): void => this.channel.post({ op: 'abort', job: this.id });
+    signal?.addEventListener('abort', abort, { once: true });
+    this.channel.onProgress(onBytes);
+    try {
+      const reply = await this.request({ op: 'fetch', job: this.id, request });
+      if (reply.op !== 'fetched') throw new Error(`hash-write worker answered ${reply.op} to fetch`);
+      return reply.result;
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      throw err;
+    } finally {
+      signal?.removeEventListener('abort', abort);
+      this.channel.onProgress(undefined);
+    }
   }
 
   /** Waits for every write, then ends the job with the digest and size of everything written. */
@@ -80,7 +122,7 @@ export class HashWriteJob {
 
   private request(message: HashWriteRequest, transfer: ArrayBuffer[] = []): Promise<HashWriteReply> {
     if (this.done) return Promise.reject(new Error('the hash-write job has ended'));
-    return this.send(message, transfer);
+    return this.channel.request(message, transfer);
   }
 
   private end(): void {
@@ -95,7 +137,8 @@ const DEFAULT_MAX_WORKERS = 4;
 
 /**
  * A small pool of worker threads that hash (sha256) and write streams of bytes to files, so neither the hashing nor
- * the write system calls run on the main thread. Workers start when first needed and keep the process alive only
+ * the write system calls run on the main thread; a job can also have its worker download the bytes itself
+ * ({@link HashWriteJob.fetch}). Workers start when first needed and keep the process alive only
  * while they have jobs. A job goes to the worker with the fewest jobs.
  */
 export class HashWritePool {
@@ -115,17 +158,37 @@ export class HashWritePool {
     owner.jobs.set(id, []);
     if (owner.jobs.size === 1) owner.worker.ref();
     owner.worker.postMessage({ op: 'open', job: id, fd, hash: options.hash ?? true } satisfies HashWriteRequest);
-    const send: JobChannel = (message, transfer) => {
-      if (owner.failure !== undefined) return Promise.reject(owner.failure);
-      return new Promise<HashWriteReply>((resolve, reject) => {
-        owner.jobs.get(id)?.push({ resolve, reject });
-        owner.worker.postMessage(message, transfer);
-      });
+    const channel: JobChannel = {
+      request(message, transfer) {
+        if (owner.failure !== undefined) return Promise.reject(owner.failure);
+        return new Promise<HashWriteReply>((resolve, reject) => {
+          owner.jobs.get(id)?.push({ resolve, reject });
+          owner.worker.postMessage(message, transfer);
+        });
+      },
+      post(message) {
+        if (owner.failure === undefined) owner.worker.postMessage(message);
+      },
+      onProgress(listener) {
+        if (listener === undefined) owner.progress.delete(id);
+        else owner.progress.set(id, listener);
+      },
     };
-    return new HashWriteJob(id, send, () => {
+    return new HashWriteJob(id, channel, () => {
       owner.jobs.delete(id);
+      owner.progress.delete(id);
       if (owner.jobs.size === 0) owner.worker.unref();
     });
+  }
+
+  /**
+   * Starts every worker now instead of on first use and has each get ready to fetch with `profile` (undici loaded,
+   * dispatcher made), so the first downloads do not wait for that: for a pull, while it resolves the manifest.
+   */
+  warm(profile?: DispatcherProfile): void {
+    while (this.workers.length < this.maxWorkers) this.start();
+    if (profile === undefined) return;
+    for (const entry of this.workers) entry.worker.postMessage({ op: 'prepare', job: 0, profile } satisfies HashWriteRequest);
   }
 
   /** Stops the workers (jobs still running fail). */
@@ -143,9 +206,12 @@ export class HashWritePool {
 
   private start(): PoolWorker {
     const worker = new Worker(HASH_WRITE_WORKER_SOURCE, { eval: true });
-    const entry: PoolWorker = { worker, jobs: new Map(), failure: undefined };
-    worker.unref();
+    const entry: PoolWorker = { worker, jobs: new Map(), progress: new Map(), failure: undefined };
     worker.on('message', (reply: HashWriteReply) => {
+      if (reply.op === 'progress') {
+        entry.progress.get(reply.job)?.(reply.bytes);
+        return;
+      }
       const waiter = entry.jobs.get(reply.job)?.shift();
       if (waiter === undefined) return;
       if (reply.op === 'failed') waiter.reject(Object.assign(new Error(reply.message), reply.code !== undefined ? { code: reply.code } : {}));
@@ -159,6 +225,8 @@ export class HashWritePool {
     };
     worker.on('error', stop);
     worker.on('exit', (code) => stop(new Error(`the hash-write worker stopped (exit code ${code})`)));
+    // after the listeners: adding a 'message' listener refs the worker again
+    worker.unref();
     this.workers.push(entry);
     return entry;
   }

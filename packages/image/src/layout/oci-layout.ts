@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, open } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -21,6 +21,7 @@ import {
 import { MissingBlobError, StoreError } from '../errors.js';
 import { fsyncDirectory, tempName, writeFileAtomic } from '../fs/atomic.js';
 import { HashingFileSink } from '../fs/hashing-file-sink.js';
+import { fetchIntoFile, type FetchDriver } from '../fs/worker-fetch.js';
 
 /** The `oci-layout` file content this project writes. */
 export const OCI_LAYOUT_CONTENT = '{"imageLayoutVersion":"1.0.0"}';
@@ -127,20 +128,41 @@ export class OciLayout {
   async putBlob(descriptor: Pick<Descriptor, 'digest' | 'size'>, source: Readable, signal?: AbortSignal, options: { verify?: boolean } = {}): Promise<void> {
     const digest = parseDigest(descriptor.digest);
     const expected: ExpectedContent = { ...(options.verify === false ? {} : { digest }), size: descriptor.size, what: `blob ${digest}` };
+    try {
+      await this.stageBlob(digest, async (handle) => {
+        if (descriptor.size <= SMALL_BLOB_BYTES) await handle.writeFile(await readChecked(source, expected, signal));
+        else await writeInWorker(handle.fd, source, expected, signal);
+      });
+    } catch (err) {
+      source.destroy();
+      throw err;
+    }
+  }
+
+  /**
+   * Writes a blob that a worker thread downloads itself (see {@link fetchIntoFile}): `drive` makes the requests
+   * through the fetcher it is given. Staged, verified (digest and size), fsynced and renamed into place like
+   * {@link putBlob}: nothing half-written or unverified is ever visible.
+   */
+  async fetchBlob(descriptor: Pick<Descriptor, 'digest' | 'size'>, drive: FetchDriver, options: { signal?: AbortSignal; onBytes?: (bytes: number) => void } = {}): Promise<void> {
+    const digest = parseDigest(descriptor.digest);
+    await this.stageBlob(digest, (handle) => fetchIntoFile(handle.fd, drive, { digest, size: descriptor.size, what: `blob ${digest}` }, options));
+  }
+
+  /** Writes a blob into a staging file with `write`, fsyncs it and renames it into place; removes it on failure. */
+  private async stageBlob(digest: Digest, write: (handle: FileHandle) => Promise<void>): Promise<void> {
     await mkdir(this.stagingDir, { recursive: true });
     const temp = join(this.stagingDir, tempName(`blob-${digestHex(digest).slice(0, 12)}`));
     try {
       const handle = await open(temp, 'wx', 0o644);
       try {
-        if (descriptor.size <= SMALL_BLOB_BYTES) await handle.writeFile(await readChecked(source, expected, signal));
-        else await writeInWorker(handle.fd, source, expected, signal);
+        await write(handle);
         await handle.sync();
       } finally {
         await handle.close();
       }
       await rename(temp, this.blobPath(digest));
     } catch (err) {
-      source.destroy();
       await rm(temp, { force: true });
       throw err;
     }

@@ -13,7 +13,7 @@ import {
   type ImageReference,
   type Platform,
 } from '@tsbuild/oci';
-import type { RegistryClient, ResolvedImage, UploadResult } from '@tsbuild/registry-client';
+import type { BlobFetcher, RegistryClient, ResolvedImage, UploadResult } from '@tsbuild/registry-client';
 import { storeName } from '../store/names.js';
 import type { BlobOpener, DestinationImage, ImageDestination, ImageSource, SourceBlobOptions, SourceImage } from './types.js';
 
@@ -98,6 +98,15 @@ export class RegistrySource implements ImageSource {
       return Readable.from([manifest.bytes], { objectMode: false });
     }
     return this.client.getBlob(this.repository, descriptor, { verify: options.verify ?? true, ...(signal ? { signal } : {}) });
+  }
+
+  /**
+   * Downloads a layer or config blob through `fetcher` (a worker thread that makes each request and hashes and
+   * writes the body), with the client's auth, redirects, retries and resuming. The fetcher's owner verifies it.
+   */
+  async fetchBlob(descriptor: Descriptor, fetcher: BlobFetcher, signal?: AbortSignal): Promise<void> {
+    const aborted = signal ?? this.options.signal;
+    await this.client.fetchBlob(this.repository, descriptor, fetcher, aborted ? { signal: aborted } : {});
   }
 
   async close(): Promise<void> {}

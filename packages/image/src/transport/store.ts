@@ -3,7 +3,8 @@ import type { Readable } from 'node:stream';
 import { parseDigest, type Descriptor, type Digest } from '@tsbuild/oci';
 import type { HeldLock } from '../fs/lock.js';
 import type { ImageStore } from '../store/store.js';
-import type { BlobOpener, DestinationImage, ImageDestination, ImageSource, SourceBlobOptions, SourceImage } from './types.js';
+import type { BlobFetcher } from '@tsbuild/registry-client';
+import type { BlobOpener, DestinationImage, ImageDestination, ImageSource, PutFetchedBlobOptions, SourceBlobOptions, SourceImage } from './types.js';
 
 /**
  * The local store as a copy source: the images that `queries` name (all images when none are given).
@@ -72,6 +73,14 @@ export class StoreDestination implements ImageDestination {
     const digest = parseDigest(descriptor.digest);
     const existed = await this.store.layout.hasBlob(digest);
     await this.store.layout.putBlob(descriptor, await open(), signal, { verify: this.verifiesBlobs });
+    if (!existed) this.added.add(digest);
+  }
+
+  /** Stores a blob that a worker thread downloads, hashes and writes (always verified, whatever `verify` said). */
+  async putFetchedBlob(descriptor: Descriptor, drive: (fetcher: BlobFetcher) => Promise<void>, options: PutFetchedBlobOptions): Promise<void> {
+    const digest = parseDigest(descriptor.digest);
+    const existed = await this.store.layout.hasBlob(digest);
+    await this.store.layout.fetchBlob(descriptor, drive, options);
     if (!existed) this.added.add(digest);
   }
 

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Descriptor, Digest } from '@tsbuild/oci';
+import type { BlobFetcher } from '@tsbuild/registry-client';
 
 /** A manifest exactly as it was received or written: its digest is the sha256 of `bytes`. */
 export interface RawManifest {
@@ -32,8 +33,21 @@ export interface ImageSource {
   listImages(): Promise<SourceImage[]>;
   /** Opens a blob (config or layer) named by a descriptor. */
   openBlob(descriptor: Descriptor, options?: SourceBlobOptions): Promise<Readable>;
+  /**
+   * Downloads a blob through `fetcher` (which makes each request elsewhere: a worker thread that hashes and writes
+   * the body as it arrives), deciding the requests (auth, redirects, retries, resuming). Only sources that download
+   * over HTTP have it; it resolves once the fetcher has stored exactly the blob's size, unverified.
+   */
+  fetchBlob?(descriptor: Descriptor, fetcher: BlobFetcher, signal?: AbortSignal): Promise<void>;
   /** Releases what the source holds open (files, temporary spools). */
   close(): Promise<void>;
+}
+
+/** Options of {@link ImageDestination.putFetchedBlob}. */
+export interface PutFetchedBlobOptions {
+  signal?: AbortSignal;
+  /** Called now and then with the bytes stored so far. */
+  onBytes?: (bytes: number) => void;
 }
 
 /** Opens a blob's content for a destination (again, for a retry). */
@@ -65,6 +79,12 @@ export interface ImageDestination {
    * every other destination calls it once and consumes the stream whole.
    */
   putBlob(descriptor: Descriptor, open: BlobOpener, signal?: AbortSignal): Promise<void>;
+  /**
+   * Stores a blob that a worker thread downloads itself, verifying it: `drive` (a source's {@link
+   * ImageSource.fetchBlob}) makes the requests through the fetcher it is given. Only destinations that write files
+   * have it.
+   */
+  putFetchedBlob?(descriptor: Descriptor, drive: (fetcher: BlobFetcher) => Promise<void>, options: PutFetchedBlobOptions): Promise<void>;
   /** Stores an uncompressed layer (only for `layerFormat: 'uncompressed'`). */
   putUncompressedLayer?(layer: UncompressedLayer, stream: Readable, signal?: AbortSignal): Promise<void>;
   /**
