@@ -5,18 +5,18 @@ import { buildOk, makeBuildWorkspace, readText, stepStates, unpack, writeFiles, 
 import { tsbuild } from './helpers/run.js';
 
 /**
- * Each RUN writes the time in nanoseconds into the image: a RUN that ran again would give a different file and
- * so a different image ID.
+ * Each RUN writes a fresh random UUID (from the kernel) into the image: a RUN that ran again would give a different
+ * file and so a different image ID (busybox's `date` has no nanoseconds, and two runs can fall in the same second).
  */
 const DOCKERFILE = [
   'FROM busybox',
   'ENV STAGE=cache',
-  'RUN date +%s%N > /stamp1',
+  'RUN cat /proc/sys/kernel/random/uuid > /stamp1',
   'COPY one.txt /one.txt',
-  'RUN date +%s%N > /stamp2',
+  'RUN cat /proc/sys/kernel/random/uuid > /stamp2',
   'WORKDIR /app',
   'COPY two.txt ./',
-  'RUN date +%s%N > /stamp3 && cat /one.txt two.txt > both.txt',
+  'RUN cat /proc/sys/kernel/random/uuid > /stamp3 && cat /one.txt two.txt > both.txt',
   'CMD ["cat", "/app/both.txt"]',
   '',
 ].join('\n');
@@ -46,12 +46,12 @@ describe('tsbuild build: the step cache', () => {
     const first = await buildOk(ws.root, ['-t', 'cache:1', ctx]);
     expect(states(first.result.stderr)).toEqual([
       'DONE ENV STAGE=cache',
-      'DONE RUN date +%s%N > /stamp1',
+      'DONE RUN cat /proc/sys/kernel/random/uuid > /stamp1',
       'DONE COPY one.txt /one.txt',
-      'DONE RUN date +%s%N > /stamp2',
+      'DONE RUN cat /proc/sys/kernel/random/uuid > /stamp2',
       'DONE WORKDIR /app',
       'DONE COPY two.txt ./',
-      'DONE RUN date +%s%N > /stamp3 && cat /one.txt two.txt > both.txt',
+      'DONE RUN cat /proc/sys/kernel/random/uuid > /stamp3 && cat /one.txt two.txt > both.txt',
       'DONE CMD ["cat", "/app/both.txt"]',
     ]);
     const before = await stamps('cache:1');
@@ -75,12 +75,12 @@ describe('tsbuild build: the step cache', () => {
     const edited = await buildOk(ws.root, ['-t', 'cache:edited', ctx]);
     expect(states(edited.result.stderr)).toEqual([
       'CACHED ENV STAGE=cache',
-      'CACHED RUN date +%s%N > /stamp1',
+      'CACHED RUN cat /proc/sys/kernel/random/uuid > /stamp1',
       'CACHED COPY one.txt /one.txt',
-      'CACHED RUN date +%s%N > /stamp2',
+      'CACHED RUN cat /proc/sys/kernel/random/uuid > /stamp2',
       'CACHED WORKDIR /app',
       'DONE COPY two.txt ./',
-      'DONE RUN date +%s%N > /stamp3 && cat /one.txt two.txt > both.txt',
+      'DONE RUN cat /proc/sys/kernel/random/uuid > /stamp3 && cat /one.txt two.txt > both.txt',
       'DONE CMD ["cat", "/app/both.txt"]',
     ]);
     expect(edited.id).not.toBe(base.id);
@@ -92,7 +92,7 @@ describe('tsbuild build: the step cache', () => {
     // An edit right after the build, same size and within the same second, is still seen.
     await writeFile(join(ctx, 'two.txt'), 'Two\n');
     const quick = await buildOk(ws.root, ['-t', 'cache:quick', ctx]);
-    expect(states(quick.result.stderr).slice(5, 7)).toEqual(['DONE COPY two.txt ./', 'DONE RUN date +%s%N > /stamp3 && cat /one.txt two.txt > both.txt']);
+    expect(states(quick.result.stderr).slice(5, 7)).toEqual(['DONE COPY two.txt ./', 'DONE RUN cat /proc/sys/kernel/random/uuid > /stamp3 && cat /one.txt two.txt > both.txt']);
     expect(await readText(await unpack(ws.root, 'cache:quick', out()), 'app/both.txt')).toBe('one\nTwo\n');
   });
 
@@ -108,7 +108,7 @@ describe('tsbuild build: the step cache', () => {
   });
 
   it('a changed Dockerfile line, build arg or base image invalidates from that step on', async () => {
-    await writeFiles(ctx, { Dockerfile: DOCKERFILE.replace('RUN date +%s%N > /stamp2', 'RUN date +%s%N > /stamp2 && echo changed') });
+    await writeFiles(ctx, { Dockerfile: DOCKERFILE.replace('RUN cat /proc/sys/kernel/random/uuid > /stamp2', 'RUN cat /proc/sys/kernel/random/uuid > /stamp2 && echo changed') });
     const changed = await buildOk(ws.root, ['-t', 'cache:changed', ctx]);
     expect(states(changed.result.stderr).map((line) => line.split(' ')[0])).toEqual(['CACHED', 'CACHED', 'CACHED', 'DONE', 'DONE', 'DONE', 'DONE', 'DONE']);
 
@@ -131,7 +131,7 @@ describe('tsbuild build: the step cache', () => {
   });
 
   it('prune drops the build cache of untagged images but keeps what tagged images use', async () => {
-    const pruneCtx = await writeFiles(join(ws.work, 'prune-ctx'), { Dockerfile: 'FROM busybox\nRUN date +%s%N > /stamp\nRUN echo kept > /kept\n' });
+    const pruneCtx = await writeFiles(join(ws.work, 'prune-ctx'), { Dockerfile: 'FROM busybox\nRUN cat /proc/sys/kernel/random/uuid > /stamp\nRUN echo kept > /kept\n' });
     await buildOk(ws.root, ['-t', 'prune:1', pruneCtx]);
     const { readdir } = await import('node:fs/promises');
     const snapshots = async (): Promise<number> => (await readdir(join(ws.root, 'snapshots'))).filter((name) => /^[a-f0-9]{64}$/.test(name)).length;
