@@ -1,7 +1,9 @@
 // Benchmark: the layer engine against the practical floor on this machine, in the same run, on the same data.
 //
 //   npx tsc -b packages/layers && node bench/layers/layers.mjs
-//   BENCH_REPS=3 BENCH_BIG_MIB=1024 BENCH_SMALL_FILES=20000 BENCH_LEVEL=6 node bench/layers/layers.mjs
+//   BENCH_REPS=4 BENCH_BIG_MIB=1024 BENCH_SMALL_FILES=20000 BENCH_LEVEL=6 node bench/layers/layers.mjs
+//   BENCH_CASES=apply-small node bench/layers/layers.mjs     (only some cases: create-small, apply-small, create-big,
+//                                                             apply-big; an apply case also runs our create, untimed)
 //
 // Cases (throughput = bytes of file data / wall time; ratio = floor time / our time, goal >= 0.8; CPU seconds are
 // shown too, since wall time on a shared machine depends on what else runs):
@@ -12,8 +14,11 @@
 // Our side runs in a child process of its own so its peak RSS (process.resourceUsage().maxRSS) is that case's
 // alone; the floor's peak RSS is the largest process of its pipeline (/usr/bin/time). Data is generated
 // deterministically (slices of a pseudo-text pool, compressing to about 40–50 %), kept in the page cache, and
-// removed at the end (BENCH_KEEP=1 keeps it). Ours and the floor run alternately (the first alternating), each run after `sync` and on a
-// fresh output; the best of BENCH_REPS runs counts. Other load on the machine shows up as noise: compare ratios.
+// removed at the end (BENCH_KEEP=1 keeps it). Ours and the floor run alternately, in the order ABBA ABBA ... (so each
+// side has the same mean position in the case: what decays over a case, such as ext4 skipping recently deleted
+// inodes, weighs the same on both), each run after `sync` and on a fresh output. Both the best and the median of
+// BENCH_REPS runs (default 4) are shown, with a ratio for each; BENCH_VERBOSE=1 prints every run. Other load on the
+// machine shows up as noise: compare ratios, and prefer the median ratio for what a user can expect.
 import { execFile, spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,10 +30,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const layersDist = pathToFileURL(join(here, '../../packages/layers/dist/index.js')).href;
 const execFileAsync = promisify(execFile);
 
-const REPS = Number(process.env.BENCH_REPS ?? 2);
+const REPS = Number(process.env.BENCH_REPS ?? 4);
 const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 1024);
 const SMALL_FILES = Number(process.env.BENCH_SMALL_FILES ?? 20000);
 const LEVEL = Number(process.env.BENCH_LEVEL ?? 6);
+const CASES = new Set((process.env.BENCH_CASES ?? 'create-small,apply-small,create-big,apply-big').split(',').map((c) => c.trim()));
 
 // ---------------------------------------------------------------------------------------------------------------
 // Child mode: run one of our operations and report its time and peak RSS as JSON on stdout.
@@ -159,12 +165,21 @@ async function runFloor(script, args) {
   return { seconds, cpuSeconds: user + system, maxRSSKiB };
 }
 
+/** The median of some numbers (the mean of the middle two for an even count). */
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /**
  * Runs ours and the floor alternately `times` times each, the side that goes first alternating (fresh output, `sync`
- * and a pause before every run).
+ * and a pause before every run). Each side's result is its best run, with `medianSeconds` of all its runs, `runs`
+ * (every time, in order) and the largest peak RSS of any run.
  */
 async function compare(times, ours, floor, before) {
   const results = { ours: undefined, floor: undefined };
+  const runs = { ours: [], floor: [] };
   for (let i = 0; i < times; i++) {
     const sides = [
       ['ours', ours],
@@ -177,11 +192,13 @@ async function compare(times, ours, floor, before) {
       await new Promise((resolve) => setTimeout(resolve, 500));
       const run = await fn();
       if (process.env.BENCH_VERBOSE === '1') process.stderr.write(`  ${side}: ${run.seconds.toFixed(2)} s${run.cpuSeconds !== undefined ? ` (cpu ${run.cpuSeconds.toFixed(2)} s)` : ''}\n`);
+      runs[side].push(run.seconds);
       const previous = results[side];
       const maxRSSKiB = Math.max(run.maxRSSKiB, previous?.maxRSSKiB ?? 0);
       results[side] = previous === undefined || run.seconds < previous.seconds ? { ...run, maxRSSKiB } : { ...previous, maxRSSKiB };
     }
   }
+  for (const side of ['ours', 'floor']) Object.assign(results[side], { medianSeconds: median(runs[side]), runs: runs[side] });
   return results;
 }
 
@@ -211,18 +228,21 @@ try {
     const tag = name.startsWith('many') ? 'small' : 'big';
     const ourLayer = join(out, `ours-${tag}.tar.gz`);
     const floorLayer = join(out, `floor-${tag}.tar.gz`);
-    process.stderr.write(`create: ${name} ...\n`);
-    const created = await compare(
-      REPS,
-      () => runOurs('create', dir, ourLayer),
-      () => runFloor(`tar -C "$1" -cf - . | pigz -${LEVEL} > "$2"`, [dir, floorLayer]),
-    );
-    rows.push({
-      case: `create gzip -${LEVEL}, ${name}`,
-      bytes,
-      ...created,
-      note: `sizes: ours ${mb(statSync(ourLayer).size).toFixed(1)} MB, pigz ${mb(statSync(floorLayer).size).toFixed(1)} MB (of ${mb(bytes).toFixed(1)} MB)`,
-    });
+    if (CASES.has(`create-${tag}`)) {
+      process.stderr.write(`create: ${name} ...\n`);
+      const created = await compare(
+        REPS,
+        () => runOurs('create', dir, ourLayer),
+        () => runFloor(`tar -C "$1" -cf - . | pigz -${LEVEL} > "$2"`, [dir, floorLayer]),
+      );
+      rows.push({
+        case: `create gzip -${LEVEL}, ${name}`,
+        bytes,
+        ...created,
+        note: `sizes: ours ${mb(statSync(ourLayer).size).toFixed(1)} MB, pigz ${mb(statSync(floorLayer).size).toFixed(1)} MB (of ${mb(bytes).toFixed(1)} MB)`,
+      });
+    } else if (CASES.has(`apply-${tag}`)) await runOurs('create', dir, ourLayer);
+    if (!CASES.has(`apply-${tag}`)) continue;
 
     process.stderr.write(`apply: ${name} ...\n`);
     // Every run gets a new target directory and none is removed until the case ends: on ext4 without a journal,
@@ -242,7 +262,22 @@ try {
     for (let rep = 0; rep < REPS; rep++) for (const side of ['ours', 'floor']) rmSync(join(out, `apply-${side}-${tag}-${rep}`), { recursive: true, force: true });
   }
 
-  const header = ['case', 'data MB', 'ours s', 'ours MB/s', 'floor s', 'floor MB/s', 'ratio', 'ours cpu s', 'floor cpu s', 'ours peak RSS', 'floor peak RSS'];
+  const header = [
+    'case',
+    'data MB',
+    'ours s',
+    'ours MB/s',
+    'floor s',
+    'floor MB/s',
+    'ratio',
+    'ours median s',
+    'floor median s',
+    'median ratio',
+    'ours cpu s',
+    'floor cpu s',
+    'ours peak RSS',
+    'floor peak RSS',
+  ];
   const table = rows.map((row) => [
     row.case,
     mb(row.bytes).toFixed(0),
@@ -251,6 +286,9 @@ try {
     row.floor.seconds.toFixed(2),
     (mb(row.bytes) / row.floor.seconds).toFixed(0),
     `${(row.floor.seconds / row.ours.seconds).toFixed(2)}x`,
+    row.ours.medianSeconds.toFixed(2),
+    row.floor.medianSeconds.toFixed(2),
+    `${(row.floor.medianSeconds / row.ours.medianSeconds).toFixed(2)}x`,
     row.ours.cpuSeconds.toFixed(2),
     row.floor.cpuSeconds.toFixed(2),
     `${(row.ours.maxRSSKiB / 1024).toFixed(0)} MiB`,
@@ -262,9 +300,10 @@ try {
   console.log(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
   for (const row of table) console.log(line(row));
   console.log('');
-  for (const row of rows) console.log(`${row.case}: ${row.note}`);
+  const times = (list) => list.map((t) => t.toFixed(2)).join(' ');
+  for (const row of rows) console.log(`${row.case}: ${row.note}; runs (s): ours ${times(row.ours.runs)}, floor ${times(row.floor.runs)}`);
   console.log(
-    `\nratio = floor time / our time (goal >= 0.80); best of ${REPS} (cpu = user + system of that run); floor = tar + pigz -${LEVEL} on ${(await import('node:os')).availableParallelism()} cores.`,
+    `\nratio = floor time / our time (goal >= 0.80); best and median of ${REPS} runs each (cpu = user + system of the best run); floor = tar + pigz -${LEVEL} on ${(await import('node:os')).availableParallelism()} cores.`,
   );
 } finally {
   cleanup();
