@@ -99,6 +99,16 @@ export function readString(block: Buffer, offset: number, length: number): strin
   return block.toString('utf8', offset, end);
 }
 
+/** The unsigned header checksum: the sum of the block's bytes, the checksum field counted as eight spaces. */
+export function unsignedChecksum(block: Buffer, offset = 0): number {
+  const [cOff, cLen] = Field.checksum;
+  let sum = 0;
+  const end = offset + BLOCK_SIZE;
+  for (let i = offset; i < end; i++) sum += block[i]!;
+  for (let i = offset + cOff; i < offset + cOff + cLen; i++) sum -= block[i]!;
+  return sum + cLen * 0x20;
+}
+
 /** The unsigned header checksum (checksum field counted as spaces), and the historic signed variant. */
 export function computeChecksums(block: Buffer, offset = 0): { unsigned: number; signed: number } {
   let unsigned = 0;
@@ -112,9 +122,17 @@ export function computeChecksums(block: Buffer, offset = 0): { unsigned: number;
   return { unsigned, signed };
 }
 
+/**
+ * Whether `stored` is the checksum of a header block, unsigned (as POSIX says) or signed (as some old tars wrote
+ * it). The signed sum is only computed when the unsigned one does not match.
+ */
+export function checksumMatches(block: Buffer, stored: number, offset = 0): boolean {
+  return unsignedChecksum(block, offset) === stored || computeChecksums(block, offset).signed === stored;
+}
+
 /** Writes the checksum field of a header block whose other fields are final (6 octal digits, NUL, space). */
 export function writeChecksum(block: Buffer, offset: number): void {
-  const { unsigned } = computeChecksums(block, offset);
+  const unsigned = unsignedChecksum(block, offset);
   const [cOff] = Field.checksum;
   block.write(unsigned.toString(8).padStart(6, '0'), offset + cOff, 6, 'latin1');
   block[offset + cOff + 6] = 0;

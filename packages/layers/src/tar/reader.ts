@@ -1,7 +1,7 @@
 import { LayerError } from '../errors.js';
 import { ByteReader } from './byte-reader.js';
 import { BLOCK_SIZE, paddingFor, TypeFlag, type TarEntryType, type TarHeader } from './entry.js';
-import { computeChecksums, Field, isZeroBlock, readNumber, readString } from './header.js';
+import { checksumMatches, Field, isZeroBlock, readNumber, readString } from './header.js';
 import { decodePaxRecords, PaxFormatError, XATTR_PREFIX } from './pax.js';
 
 /** Bounds on what a hostile archive can make the reader do. */
@@ -111,8 +111,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, limits: TarRea
         return;
       }
       const stored = readNumber(block, Field.checksum[0], Field.checksum[1]);
-      const sums = computeChecksums(block);
-      if (stored === undefined || (stored !== sums.unsigned && stored !== sums.signed)) {
+      if (stored === undefined || !checksumMatches(block, stored)) {
         throw new LayerError(`bad tar header checksum ${where(offset)}: the archive is corrupt or not a tar archive`);
       }
       const flag = block[Field.typeflag[0]]!;
@@ -176,8 +175,14 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, limits: TarRea
         throw new LayerError(`the archive has more than ${maxEntries} entries (tar bomb?) ${where(offset)}`);
       }
 
-      const records = new Map<string, Buffer>(globals);
-      if (local !== undefined) for (const [key, value] of local) records.set(key, value);
+      // The global records as they are when no local ones override them (nothing changes them while this entry is
+      // decoded), else a merged copy.
+      let records: ReadonlyMap<string, Buffer> = globals;
+      if (local !== undefined) {
+        const merged = new Map<string, Buffer>(globals);
+        for (const [key, value] of local) merged.set(key, value);
+        records = merged;
+      }
       local = undefined;
       localBytes = 0;
 
@@ -196,7 +201,9 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, limits: TarRea
       else if (longLink !== undefined) linkname = longLink;
       longLink = undefined;
 
-      if (Buffer.byteLength(path) > maxPathBytes || Buffer.byteLength(linkname) > maxPathBytes) {
+      // (a UTF-16 unit is at most 3 UTF-8 bytes: short names need no count)
+      const overLimit = (text: string): boolean => text.length * 3 > maxPathBytes && Buffer.byteLength(text) > maxPathBytes;
+      if (overLimit(path) || overLimit(linkname)) {
         throw new LayerError(`entry name or link target over the limit of ${maxPathBytes} bytes ${where(offset)}`);
       }
       if (path.length === 0) path = '.'; // as GNU tar and docker do: an empty name is the archive's root
