@@ -21,8 +21,13 @@
 // filesystem cache, the allocator's first scan of a new block group). Both the best and the median of
 // BENCH_REPS runs (default 4) are shown, with a ratio for each; BENCH_VERBOSE=1 prints every run. Other load on the
 // machine shows up as noise: compare ratios, and prefer the median ratio for what a user can expect.
+// ext4 without a journal (as here) skips inodes freed in the last 60 s (360 s while their inode table block is dirty)
+// and rescans them on every file it creates: a run that starts right after the previous one removed its ~200,000
+// files makes both sides' small-file applies 1.5-3x slower and their ratio a lottery. So the many-small-files apply
+// waits until BENCH_SETTLE_S (default 360) seconds have passed since the last run of this bench removed its files
+// (0 to skip; files others removed are not known).
 import { execFile, spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -34,6 +39,9 @@ const execFileAsync = promisify(execFile);
 
 const REPS = Number(process.env.BENCH_REPS ?? 4);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
+const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 360);
+/** When the last run of this bench finished removing its files (see {@link settle}). */
+const STAMP = join(tmpdir(), 'tsbuild-bench-layers.removed-at');
 const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 1024);
 const SMALL_FILES = Number(process.env.BENCH_SMALL_FILES ?? 20000);
 const LEVEL = Number(process.env.BENCH_LEVEL ?? 6);
@@ -209,11 +217,31 @@ async function compare(times, ours, floor, before) {
   return results;
 }
 
+/** Waits until SETTLE_S seconds have passed since the last run of this bench removed its files. */
+async function settle() {
+  let removedAt;
+  try {
+    removedAt = Number(readFileSync(STAMP, 'utf8'));
+  } catch {
+    return;
+  }
+  const wait = removedAt + SETTLE_S * 1000 - Date.now();
+  if (!(wait > 0) || wait > SETTLE_S * 1000) return;
+  process.stderr.write(`waiting ${Math.ceil(wait / 1000)} s: the last run removed its files ${Math.round((Date.now() - removedAt) / 1000)} s ago (BENCH_SETTLE_S) ...\n`);
+  await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
+/** Removes a tree and notes when (see {@link settle}). */
+function removeTree(path) {
+  rmSync(path, { recursive: true, force: true });
+  writeFileSync(STAMP, String(Date.now()));
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 const root = mkdtempSync(join(tmpdir(), 'tsbuild-bench-layers-'));
 const cleanup = () => {
-  if (process.env.BENCH_KEEP !== '1') rmSync(root, { recursive: true, force: true });
+  if (process.env.BENCH_KEEP !== '1') removeTree(root);
 };
 process.on('SIGINT', () => {
   cleanup();
@@ -251,6 +279,7 @@ try {
     } else if (CASES.has(`apply-${tag}`)) await runOurs('create', dir, ourLayer);
     if (!CASES.has(`apply-${tag}`)) continue;
 
+    if (tag === 'small') await settle();
     process.stderr.write(`apply: ${name} ...\n`);
     // Every run gets a new target directory and none is removed until the case ends: on ext4 without a journal,
     // creating files right after deleting thousands scans the recently deleted inodes, which would tax whichever
@@ -266,7 +295,7 @@ try {
       },
     );
     rows.push({ case: `apply, ${name}`, bytes, ...applied, note: `${applied.ours.result.entries} entries` });
-    for (let rep = -WARMUP; rep < REPS; rep++) for (const side of ['ours', 'floor']) rmSync(join(out, `apply-${side}-${tag}-${rep}`), { recursive: true, force: true });
+    for (let rep = -WARMUP; rep < REPS; rep++) for (const side of ['ours', 'floor']) removeTree(join(out, `apply-${side}-${tag}-${rep}`));
   }
 
   const header = [
