@@ -55,3 +55,39 @@ describe('HashWritePool', () => {
     await reading.close();
   });
 });
+
+describe('HashWritePool idle workers', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await makeTempDir()));
+  afterEach(async () => cleanup());
+
+  const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('stops a worker that has had no job for its idle time, and starts one again for the next job', async () => {
+    const pool = new HashWritePool(2, 50);
+    try {
+      pool.warm();
+      expect(pool.size).toBe(2);
+      const handle = await open(join(dir, 'one'), 'wx');
+      const job = pool.open(handle.fd);
+      await settle(200);
+      // the warmed worker that got no job is gone; the one with a job stays while the job runs
+      expect(pool.size).toBe(1);
+      await job.write(new ArrayBuffer(4), 4);
+      expect(await job.finish()).toMatchObject({ size: 4 });
+      await handle.close();
+      await settle(200);
+      expect(pool.size).toBe(0);
+
+      const again = await open(join(dir, 'two'), 'wx');
+      const next = pool.open(again.fd);
+      await next.write(new ArrayBuffer(3), 3);
+      expect(await next.finish()).toMatchObject({ size: 3 });
+      await again.close();
+      expect((await readFile(join(dir, 'two'))).length).toBe(3);
+    } finally {
+      await pool.close();
+    }
+  });
+});

@@ -25,6 +25,8 @@ interface PoolWorker {
   readonly progress: Map<number, (bytes: number) => void>;
   /** Why the worker stopped, once it has. */
   failure: Error | undefined;
+  /** Stops the worker once it has been idle for the pool's idle time. */
+  idleTimer: NodeJS.Timeout | undefined;
 }
 
 /** How a job talks to its worker. */
@@ -136,6 +138,12 @@ export class HashWriteJob {
 const DEFAULT_MAX_WORKERS = 4;
 
 /**
+ * A worker with no job for this long (ms) is stopped: each holds a V8 heap of its own (and, once it has fetched, its
+ * HTTP client), which a long build would otherwise carry after its pulls are done.
+ */
+const DEFAULT_IDLE_MS = 1000;
+
+/**
  * A small pool of worker threads that hash (sha256) and write streams of bytes to files, so neither the hashing nor
  * the write system calls run on the main thread; a job can also have its worker download the bytes itself
  * ({@link HashWriteJob.fetch}). Workers start when first needed and keep the process alive only
@@ -143,12 +151,22 @@ const DEFAULT_MAX_WORKERS = 4;
  */
 export class HashWritePool {
   private readonly maxWorkers: number;
+  private readonly idleMs: number;
   private readonly workers: PoolWorker[] = [];
   private nextJob = 1;
 
-  /** @param maxWorkers how many worker threads at most (default: the number of cores, at most 4). */
-  constructor(maxWorkers = Math.min(DEFAULT_MAX_WORKERS, availableParallelism())) {
+  /**
+   * @param maxWorkers how many worker threads at most (default: the number of cores, at most 4).
+   * @param idleMs how long a worker may go without a job before it is stopped (default 1 s).
+   */
+  constructor(maxWorkers = Math.min(DEFAULT_MAX_WORKERS, availableParallelism()), idleMs = DEFAULT_IDLE_MS) {
     this.maxWorkers = Math.max(1, maxWorkers);
+    this.idleMs = idleMs;
+  }
+
+  /** How many worker threads are running. */
+  get size(): number {
+    return this.workers.length;
   }
 
   /** Starts a job writing to `fd` (which the caller opened, and closes once the job has ended). */
@@ -156,6 +174,8 @@ export class HashWritePool {
     const owner = this.pick();
     const id = this.nextJob++;
     owner.jobs.set(id, []);
+    clearTimeout(owner.idleTimer);
+    owner.idleTimer = undefined;
     if (owner.jobs.size === 1) owner.worker.ref();
     owner.worker.postMessage({ op: 'open', job: id, fd, hash: options.hash ?? true } satisfies HashWriteRequest);
     const channel: JobChannel = {
@@ -177,7 +197,10 @@ export class HashWritePool {
     return new HashWriteJob(id, channel, () => {
       owner.jobs.delete(id);
       owner.progress.delete(id);
-      if (owner.jobs.size === 0) owner.worker.unref();
+      if (owner.jobs.size === 0) {
+        owner.worker.unref();
+        this.stopWhenIdle(owner);
+      }
     });
   }
 
@@ -186,7 +209,7 @@ export class HashWritePool {
    * dispatcher made), so the first downloads do not wait for that: for a pull, while it resolves the manifest.
    */
   warm(profile?: DispatcherProfile): void {
-    while (this.workers.length < this.maxWorkers) this.start();
+    while (this.workers.length < this.maxWorkers) this.stopWhenIdle(this.start());
     if (profile === undefined) return;
     for (const entry of this.workers) entry.worker.postMessage({ op: 'prepare', job: 0, profile } satisfies HashWriteRequest);
   }
@@ -194,7 +217,20 @@ export class HashWritePool {
   /** Stops the workers (jobs still running fail). */
   async close(): Promise<void> {
     const workers = this.workers.splice(0);
+    for (const entry of workers) clearTimeout(entry.idleTimer);
     await Promise.all(workers.map((entry) => entry.worker.terminate()));
+  }
+
+  private stopWhenIdle(entry: PoolWorker): void {
+    clearTimeout(entry.idleTimer);
+    entry.idleTimer = setTimeout(() => {
+      entry.idleTimer = undefined;
+      if (entry.jobs.size > 0) return;
+      const index = this.workers.indexOf(entry);
+      if (index >= 0) this.workers.splice(index, 1);
+      void entry.worker.terminate();
+    }, this.idleMs);
+    entry.idleTimer.unref();
   }
 
   private pick(): PoolWorker {
@@ -206,7 +242,7 @@ export class HashWritePool {
 
   private start(): PoolWorker {
     const worker = new Worker(HASH_WRITE_WORKER_SOURCE, { eval: true });
-    const entry: PoolWorker = { worker, jobs: new Map(), progress: new Map(), failure: undefined };
+    const entry: PoolWorker = { worker, jobs: new Map(), progress: new Map(), failure: undefined, idleTimer: undefined };
     worker.on('message', (reply: HashWriteReply) => {
       if (reply.op === 'progress') {
         entry.progress.get(reply.job)?.(reply.bytes);
