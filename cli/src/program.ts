@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { commands } from './commands/index.js';
+import { commands, type CommandEntry } from './commands/index.js';
 import { withGlobalOptions } from './context.js';
 import { println, type CliIO } from './io.js';
 import { ociModule } from './lazy.js';
@@ -17,8 +17,39 @@ export class CommandFailed extends Error {
   }
 }
 
-/** Builds the `tsbuild` program; the actions write to `io` and set `state.exitCode`. */
-export function createProgram(io: CliIO, signal: AbortSignal, state: { exitCode: number }): Command {
+/** Global options that take a value (`--root DIR`). */
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--root']);
+/** Global flags, and what shows the program's own help or version. */
+const GLOBAL_FLAGS = new Set(['--debug']);
+const PROGRAM_LEVEL = new Set(['-h', '--help', '-v', '--version', 'help']);
+
+/**
+ * The subcommands a command line needs: only the one it names (or `build` when it starts with one of the default
+ * command's options, as in `tsbuild -t app:1 .`), else all of them (help, version, a bare context path, an unknown
+ * name). Setting up every command's options costs a start several milliseconds that a no-op build notices.
+ */
+export function commandsFor(argv: readonly string[]): readonly CommandEntry[] {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) {
+      i++;
+      continue;
+    }
+    if (GLOBAL_FLAGS.has(arg) || arg.startsWith('--root=')) continue;
+    if (PROGRAM_LEVEL.has(arg)) return commands;
+    const named = commands.find((entry) => entry.names.includes(arg));
+    if (named !== undefined) return [named];
+    if (arg.startsWith('-')) return commands.filter((entry) => entry.names.includes('build'));
+    return commands;
+  }
+  return commands;
+}
+
+/**
+ * Builds the `tsbuild` program; the actions write to `io` and set `state.exitCode`. With `argv`, only the
+ * subcommands it needs are set up (see {@link commandsFor}).
+ */
+export function createProgram(io: CliIO, signal: AbortSignal, state: { exitCode: number }, argv?: readonly string[]): Command {
   const program = withGlobalOptions(new Command('tsbuild'))
     .description('Build, inspect and move OCI/Docker images without a daemon')
     .version('0.1.0', '-v, --version')
@@ -29,7 +60,7 @@ export function createProgram(io: CliIO, signal: AbortSignal, state: { exitCode:
       writeErr: (text) => io.stderr.write(text),
     })
     .exitOverride();
-  for (const register of commands) {
+  for (const { register } of argv === undefined ? commands : commandsFor(argv)) {
     const command = register(program, io, signal, state);
     withGlobalOptions(command).exitOverride();
     command.configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
@@ -72,7 +103,7 @@ export async function reportError(io: CliIO, err: unknown, debug: boolean): Prom
  */
 export async function runCli(argv: readonly string[], io: CliIO, signal: AbortSignal = new AbortController().signal): Promise<number> {
   const state = { exitCode: ExitCode.ok };
-  const program = createProgram(io, signal, state);
+  const program = createProgram(io, signal, state, argv);
   const debug = argv.includes('--debug');
   if (argv.length === 0) {
     program.outputHelp();

@@ -19,25 +19,31 @@ import { registerTag } from './tag.js';
 import { registerUnpack } from './unpack.js';
 import type { RegisterCommand } from './types.js';
 
-/** Every subcommand, in the order `--help` lists them. */
-export const commands: readonly RegisterCommand[] = [
-  registerBuild,
-  registerImages,
-  registerInspect,
-  registerHistory,
-  registerTag,
-  registerRmi,
-  registerPrune,
-  registerSave,
-  registerLoad,
-  registerImport,
-  registerUnpack,
-  registerAnalyze,
-  registerRun,
-  registerPull,
-  registerPush,
-  registerLogin,
-  registerLogout,
-  registerDf,
-  registerCheck,
+/** A subcommand: the names it answers to (its name and aliases) and how to add it to the program. */
+export interface CommandEntry {
+  readonly names: readonly string[];
+  readonly register: RegisterCommand;
+}
+
+/** Every subcommand, in the order `--help` lists them; `build` is the default command. */
+export const commands: readonly CommandEntry[] = [
+  { names: ['build'], register: registerBuild },
+  { names: ['images', 'ls'], register: registerImages },
+  { names: ['inspect'], register: registerInspect },
+  { names: ['history'], register: registerHistory },
+  { names: ['tag'], register: registerTag },
+  { names: ['rmi'], register: registerRmi },
+  { names: ['prune'], register: registerPrune },
+  { names: ['save'], register: registerSave },
+  { names: ['load'], register: registerLoad },
+  { names: ['import'], register: registerImport },
+  { names: ['unpack'], register: registerUnpack },
+  { names: ['analyze'], register: registerAnalyze },
+  { names: ['run'], register: registerRun },
+  { names: ['pull'], register: registerPull },
+  { names: ['push'], register: registerPush },
+  { names: ['login'], register: registerLogin },
+  { names: ['logout'], register: registerLogout },
+  { names: ['df'], register: registerDf },
+  { names: ['check'], register: registerCheck },
 ];
