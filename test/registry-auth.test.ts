@@ -137,7 +137,7 @@ describe('tsbuild against a TLS registry without its CA', () => {
       expect(lines(trusted.stderr)).toEqual([`Error: manifest unknown: ${registry.host}/app:1 does not exist`]);
       // Node warns at start about a NODE_EXTRA_CA_CERTS it cannot read: through the launcher it never tries.
       const env = { NODE_EXTRA_CA_CERTS: join(dir, 'missing.pem') };
-      expect((await run(process.execPath, [join(dirname(TSBUILD_BIN), 'tsbuild.js'), '--version'], { env })).stderr).toMatch(/extra certs/i);
+      expect((await run(process.execPath, [join(dirname(TSBUILD_BIN), 'tsbuild.cjs'), '--version'], { env })).stderr).toMatch(/extra certs/i);
       const launched = await run(TSBUILD_BIN, ['--version'], { env });
       expect([launched.code, launched.stderr]).toEqual([0, '']);
     } finally {

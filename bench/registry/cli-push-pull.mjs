@@ -22,7 +22,7 @@ import { createGzip } from 'node:zlib';
 import { startRegistry } from './registry.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const TSBUILD = join(here, '..', '..', 'cli', 'bin', 'tsbuild.js');
+const TSBUILD = join(here, '..', '..', 'cli', 'bin', 'tsbuild.cjs');
 const LAYERS = Number(process.env.BENCH_LAYERS ?? 8);
 const LAYER_MIB = Number(process.env.BENCH_LAYER_MIB ?? 128);
 const RUNS = Number(process.env.BENCH_RUNS ?? 4); // even: each tool pulls first equally often
