@@ -108,13 +108,11 @@ export async function copyImage(
       const blob = await source.openBlob(descriptor, { verify: !destination.verifiesBlobs, signal });
       return counting(blob, (bytes) => report('progress', (done = bytes)));
     };
-    const { fetchBlob } = source;
-    const { putFetchedBlob } = destination;
     try {
-      if (fetchBlob !== undefined && putFetchedBlob !== undefined && destination.verifiesBlobs) {
+      if (source.fetchBlob !== undefined && destination.putFetchedBlob !== undefined && destination.verifiesBlobs) {
         // a worker thread downloads, hashes and writes the blob: its bytes never reach this thread
-        const drive = (fetcher: BlobFetcher): Promise<void> => fetchBlob.call(source, descriptor, fetcher, signal);
-        await putFetchedBlob.call(destination, descriptor, drive, { ...(signal ? { signal } : {}), onBytes: (bytes) => report('progress', (done = bytes)) });
+        const drive = (fetcher: BlobFetcher): Promise<void> => source.fetchBlob!(descriptor, fetcher, signal);
+        await destination.putFetchedBlob(descriptor, drive, { ...(signal ? { signal } : {}), onBytes: (bytes) => report('progress', (done = bytes)) });
       } else {
         await destination.putBlob(descriptor, open, signal);
       }

@@ -67,12 +67,9 @@ async function readCaFile(path: string): Promise<string | undefined> {
  * {@link DEFERRED_EXTRA_CA_CERTS}) and the extra ones. `undefined` when there is nothing to add, so Node's defaults
  * apply unchanged.
  */
-export async function caBundle(
-  extra: readonly string[],
-  env: Readonly<Record<string, string | undefined>> = process.env,
-  processEnv: Readonly<Record<string, string | undefined>> = process.env,
-): Promise<string[] | undefined> {
-  const deferred = processEnv[DEFERRED_EXTRA_CA_CERTS] || undefined;
+export async function caBundle(extra: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): Promise<string[] | undefined> {
+  // the launcher deferred this process's own certificates, whatever environment the caller passes
+  const deferred = process.env[DEFERRED_EXTRA_CA_CERTS] || undefined;
   if (extra.length === 0 && deferred === undefined) return undefined;
   const bundle = [...rootCertificates];
   const file = deferred ?? (env.NODE_EXTRA_CA_CERTS || undefined);

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { parseDigest, type Descriptor, type Digest } from '@tsbuild/oci';
 import type { HeldLock } from '../fs/lock.js';
 import type { ImageStore } from '../store/store.js';
-import type { BlobFetcher } from '@tsbuild/registry-client';
+import type { FetchDriver } from '../fs/worker-fetch.js';
 import type { BlobOpener, DestinationImage, ImageDestination, ImageSource, PutFetchedBlobOptions, SourceBlobOptions, SourceImage } from './types.js';
 
 /**
@@ -77,7 +77,7 @@ export class StoreDestination implements ImageDestination {
   }
 
   /** Stores a blob that a worker thread downloads, hashes and writes (always verified, whatever `verify` said). */
-  async putFetchedBlob(descriptor: Descriptor, drive: (fetcher: BlobFetcher) => Promise<void>, options: PutFetchedBlobOptions): Promise<void> {
+  async putFetchedBlob(descriptor: Descriptor, drive: FetchDriver, options: PutFetchedBlobOptions): Promise<void> {
     const digest = parseDigest(descriptor.digest);
     const existed = await this.store.layout.hasBlob(digest);
     await this.store.layout.fetchBlob(descriptor, drive, options);

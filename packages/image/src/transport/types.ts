@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Descriptor, Digest } from '@tsbuild/oci';
 import type { BlobFetcher } from '@tsbuild/registry-client';
+import type { FetchDriver } from '../fs/worker-fetch.js';
 
 /** A manifest exactly as it was received or written: its digest is the sha256 of `bytes`. */
 export interface RawManifest {
@@ -84,7 +85,7 @@ export interface ImageDestination {
    * ImageSource.fetchBlob}) makes the requests through the fetcher it is given. Only destinations that write files
    * have it.
    */
-  putFetchedBlob?(descriptor: Descriptor, drive: (fetcher: BlobFetcher) => Promise<void>, options: PutFetchedBlobOptions): Promise<void>;
+  putFetchedBlob?(descriptor: Descriptor, drive: FetchDriver, options: PutFetchedBlobOptions): Promise<void>;
   /** Stores an uncompressed layer (only for `layerFormat: 'uncompressed'`). */
   putUncompressedLayer?(layer: UncompressedLayer, stream: Readable, signal?: AbortSignal): Promise<void>;
   /**
