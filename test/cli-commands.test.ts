@@ -1,5 +1,5 @@
-import { appendFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxImage, type BusyboxImage } from './helpers/busybox.js';
 import { TSBUILD_BIN, run, tsbuild } from './helpers/run.js';
@@ -29,6 +29,18 @@ describe('store commands', () => {
     expect(json).toHaveLength(1);
     expect(json[0]).toMatchObject({ name: 'busybox:latest', repository: 'busybox', tag: 'latest' });
     expect(json[0]!.id).toMatch(/^sha256:[a-f0-9]{64}$/);
+  });
+
+  it('runs from a code cache per command, and replaces a cache V8 rejects', async () => {
+    const cache = join(dirname(TSBUILD_BIN), '..', 'dist', 'bundle', 'v8-cache', 'df.bin');
+    await mkdir(dirname(cache), { recursive: true });
+    const garbage = Buffer.from('not a V8 code cache');
+    await writeFile(cache, garbage);
+    const usage = await tsbuild(root, ['df']);
+    expect([usage.code, usage.stderr]).toEqual([0, '']);
+    expect(usage.stdout).toMatch(/^TYPE/);
+    expect((await readFile(cache)).equals(garbage)).toBe(false);
+    expect((await tsbuild(root, ['df'])).stdout).toBe(usage.stdout);
   });
 
   it('takes --root and $TSBUILD_ROOT, before or after the command', async () => {
